@@ -1,0 +1,258 @@
+"""Purchases per second over HTTP, beside a baseline measured in the same run.
+
+Starts gunicorn on loopback twice per database: once with the baseline (a minimal Flask
+endpoint that inserts one row with the ORM and commits) and once with the loyalty service,
+and drives each with the same keep-alive load generator at 1 and at 32 connections.
+Prints throughput and p50/p99 latency, and the ratios service/baseline.
+
+    python bench/http_bench.py                      # SQLite, and PostgreSQL if reachable
+    python bench/http_bench.py --seconds 20 --db sqlite
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+PG_BENCH = "postgresql+psycopg://postgres@127.0.0.1:5432/loyalty_bench"
+MEMBERS = 200
+
+
+@dataclass
+class Result:
+    requests: int
+    errors: int
+    seconds: float
+    latencies: list[float]
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds
+
+    def pct(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else 0.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(port: int, timeout: float = 30.0) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"server on port {port} did not start")
+
+
+def start(app: str, port: int, env: dict[str, str], workers: int,
+          threads: int) -> subprocess.Popen[bytes]:
+    gunicorn = shutil.which("gunicorn") or str(Path(sys.executable).parent / "gunicorn")
+    proc = subprocess.Popen(
+        [gunicorn, "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads",
+         str(threads), "--worker-class", "gthread", "--log-level", "warning", app],
+        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+    )
+    wait_for(port)
+    return proc
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+async def _client(port: int, make: Callable[[int], tuple[str, bytes]], headers: str,
+                  deadline: float, counter: list[int], result: Result) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    while time.monotonic() < deadline:
+        counter[0] += 1
+        path, body = make(counter[0])
+        request = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}"
+                   f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")
+        began = time.perf_counter()
+        writer.write(request.encode() + body)
+        status_line = await reader.readline()
+        length = 0
+        close = False
+        while True:
+            line = await reader.readline()
+            if line in (b"\r\n", b""):
+                break
+            name, _, value = line.decode().partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+            if name.lower() == "connection" and "close" in value.lower():
+                close = True
+        await reader.readexactly(length)
+        result.latencies.append(time.perf_counter() - began)
+        status = int(status_line.split()[1]) if status_line else 0
+        if status >= 300:
+            result.errors += 1
+        else:
+            result.requests += 1
+        if close:
+            writer.close()
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.close()
+
+
+def load(port: int, make: Callable[[int], tuple[str, bytes]], headers: str,
+         connections: int, seconds: float) -> Result:
+    result = Result(0, 0, seconds, [])
+    counter = [0]
+
+    async def main() -> None:
+        deadline = time.monotonic() + seconds
+        await asyncio.gather(*(_client(port, make, headers, deadline, counter, result)
+                               for _ in range(connections)))
+
+    began = time.monotonic()
+    asyncio.run(main())
+    result.seconds = time.monotonic() - began
+    return result
+
+
+def purchase_maker(run: str) -> Callable[[int], tuple[str, bytes]]:
+    def make(n: int) -> tuple[str, bytes]:
+        body = {
+            "transaction_id": f"{run}-{n}", "type": "purchase",
+            "member_id": f"B-{n % MEMBERS:04d}", "occurred_at": "2026-11-20T14:03:00+08:00",
+            "store_id": "S12", "channel": "store", "currency": "CNY",
+            "lines": [{"sku": "FRIDGE-300", "category": "appliances", "quantity": 1,
+                       "unit_price": "3999.00"},
+                      {"sku": "FILTER-1", "category": "accessories", "quantity": 2,
+                       "unit_price": "49.50"}],
+            "payments": [{"method": "card", "amount": "4098.00"}], "offer_codes": [],
+        }
+        return "/api/v1/transactions", json.dumps(body).encode()
+    return make
+
+
+def baseline_maker(run: str) -> Callable[[int], tuple[str, bytes]]:
+    def make(n: int) -> tuple[str, bytes]:
+        return "/insert", json.dumps({"transaction_id": f"{run}-{n}"}).encode()
+    return make
+
+
+def prepare_service(env: dict[str, str]) -> str:
+    """Migrate, activate the bundled rules, enrol members; return a pos key."""
+    run_env = {**os.environ, **env}
+    loyalty = str(Path(sys.executable).parent / "loyalty")
+    subprocess.run([loyalty, "init"], cwd=ROOT, env=run_env, check=True,
+                   stdout=subprocess.DEVNULL)
+    out = subprocess.run([loyalty, "keys", "create", "--role", "pos", "--name", "bench"],
+                         cwd=ROOT, env=run_env, check=True, capture_output=True, text=True)
+    key = out.stdout.strip().splitlines()[-1]
+    code = (
+        "from loyalty.app import build_context\nfrom loyalty.config import Settings\n"
+        "from loyalty.domain.commands import EnrolMember\n"
+        "from loyalty.services.members import enrol\n"
+        "ctx = build_context(Settings.from_env())\n"
+        f"for i in range({MEMBERS}):\n    enrol(ctx, EnrolMember(member_id=f'B-{{i:04d}}'))\n"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=run_env, check=True)
+    return key
+
+
+def reset_postgres() -> bool:
+    try:
+        import psycopg
+    except ImportError:
+        return False
+    try:
+        with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=postgres",
+                             autocommit=True, connect_timeout=3) as conn:
+            conn.execute("DROP DATABASE IF EXISTS loyalty_bench")
+            conn.execute("CREATE DATABASE loyalty_bench")
+        return True
+    except psycopg.Error:
+        return False
+
+
+def measure(db: str, seconds: float, workers: int, threads: int) -> dict[str, Result]:
+    tmp = Path(tempfile.mkdtemp(prefix="loyalty-bench-"))
+    if db == "sqlite":
+        service_url = f"sqlite:///{tmp / 'loyalty.db'}"
+        baseline_url = f"sqlite:///{tmp / 'baseline.db'}"
+    else:
+        service_url = baseline_url = PG_BENCH
+    service_env = {"LOYALTY_DATABASE_URL": service_url,
+                   "LOYALTY_RULES_DIR": str(ROOT / "rules")}
+    key = prepare_service(service_env)
+    results: dict[str, Result] = {}
+    run = f"{int(time.time())}"
+    port = free_port()
+    proc = start("bench.baseline_app:create_app()", port,
+                 {"BASELINE_DATABASE_URL": baseline_url}, workers, threads)
+    try:
+        load(port, baseline_maker(run + "w"), "", 4, 2)  # warm-up
+        results["baseline c1"] = load(port, baseline_maker(run + "a"), "", 1, seconds)
+        results["baseline c32"] = load(port, baseline_maker(run + "b"), "", 32, seconds)
+    finally:
+        stop(proc)
+    port = free_port()
+    proc = start("loyalty:create_app()", port, service_env, workers, threads)
+    headers = f"Authorization: Bearer {key}\r\n"
+    try:
+        load(port, purchase_maker(run + "w"), headers, 4, 2)
+        results["purchase c1"] = load(port, purchase_maker(run + "a"), headers, 1, seconds)
+        results["purchase c32"] = load(port, purchase_maker(run + "b"), headers, 32, seconds)
+    finally:
+        stop(proc)
+    shutil.rmtree(tmp, ignore_errors=True)
+    return results
+
+
+def report(db: str, results: dict[str, Result]) -> None:
+    print(f"\n== {db} ==")
+    print(f"{'run':<14}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
+    for name, r in results.items():
+        print(f"{name:<14}{r.rps:>9.1f}{r.pct(0.5):>9.2f}{r.pct(0.99):>9.2f}{r.errors:>8}")
+    b1, b32 = results["baseline c1"], results["baseline c32"]
+    p1, p32 = results["purchase c1"], results["purchase c32"]
+    print(f"throughput ratio at 32 connections: {p32.rps / b32.rps:.2f}x (target >= 1.0x)")
+    print(f"p50 ratio at 1 connection: {p1.pct(0.5) / b1.pct(0.5):.2f}x (target <= 1.5x)")
+    print(f"p99 ratio at 1 connection: {p1.pct(0.99) / b1.pct(0.99):.2f}x (target <= 1.5x)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    args = parser.parse_args()
+    dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    for db in dbs:
+        if db == "postgres" and not reset_postgres():
+            print("\n== postgres == not reachable on 127.0.0.1:5432, skipped")
+            continue
+        report(db, measure(db, args.seconds, args.workers, args.threads))
+
+
+if __name__ == "__main__":
+    main()

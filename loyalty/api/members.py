@@ -1,0 +1,48 @@
+"""Members: enrol, the member as the till needs it, and the ledger."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+
+from loyalty.api.auth import require_roles
+from loyalty.api.context import service_context
+from loyalty.api.parsing import Blueprint
+from loyalty.api.schemas import requests as rq
+from loyalty.api.schemas import responses as rs
+from loyalty.domain.commands import EnrolMember
+from loyalty.services import members
+
+blp = Blueprint("members", __name__, description="Enrol members and read them")
+
+
+@blp.route("/members")
+class Members(MethodView):
+    @require_roles("pos")
+    @blp.arguments(rq.EnrolMemberSchema)
+    @blp.response(201, rs.Member)
+    def post(self, command: EnrolMember) -> tuple[dict[str, Any], int]:
+        """Enrol a member; an id, e-mail or phone already known answers 409 member_exists."""
+        recorded = members.enrol(service_context(), command)
+        return recorded.body, recorded.status
+
+
+@blp.route("/members/<member_id>")
+class MemberResource(MethodView):
+    @require_roles("pos", "marketing")
+    @blp.arguments(rq.AsOfQuerySchema, location="query", as_kwargs=True)
+    @blp.response(200, rs.Member)
+    def get(self, member_id: str, as_of: Any = None) -> dict[str, Any]:
+        """The member: profile, tier, points, privileges active now, open offers."""
+        return members.get_member(service_context(), member_id, as_of)
+
+
+@blp.route("/members/<member_id>/ledger")
+class Ledger(MethodView):
+    @require_roles("pos", "marketing")
+    @blp.arguments(rq.LedgerQuerySchema, location="query", as_kwargs=True)
+    @blp.response(200, rs.LedgerPage)
+    def get(self, member_id: str, limit: int, cursor: int | None = None) -> dict[str, Any]:
+        """Every ledger entry, newest first, with what caused it; paginated by `cursor`."""
+        return members.ledger_page(service_context(), member_id, limit=limit, cursor=cursor)

@@ -1,0 +1,134 @@
+"""Fields shared by the request and response schemas: ids, money, instants, free-form data."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from marshmallow import fields, validate
+
+MONEY_PLACES = 4
+MONEY_LIMIT = Decimal(10) ** 12
+_DECIMAL_TEXT = re.compile(r"^[+-]?\d+(\.\d+)?$")
+
+
+def Id(*, max_length: int = 128, **kwargs: Any) -> fields.String:
+    """A caller-chosen identifier: non-blank text of at most `max_length` characters."""
+    return fields.String(
+        validate=[
+            validate.Length(min=1, max=max_length),
+            validate.Regexp(r"\S", error="Must not be blank."),
+        ],
+        metadata={"example": "S12-20261120-000123"} | kwargs.pop("metadata", {}),
+        **kwargs,
+    )
+
+
+def Text(*, max_length: int, **kwargs: Any) -> fields.String:
+    """Plain text of 1..`max_length` characters."""
+    return fields.String(validate=validate.Length(min=1, max=max_length), **kwargs)
+
+
+class Money(fields.Field):
+    """An exact amount: a decimal string ("49.50") or a JSON number; at most 4 decimal places."""
+
+    default_error_messages = {
+        "invalid": "Not a valid amount: give a decimal string such as \"49.50\" or a number.",
+        "places": f"At most {MONEY_PLACES} decimal places.",
+        "too_large": "Amount too large.",
+        "negative": "Must not be negative.",
+        "not_positive": "Must be greater than zero.",
+    }
+
+    def __init__(self, *, positive: bool = False, **kwargs: Any) -> None:
+        metadata = {
+            "type": "string",
+            "format": "decimal",
+            "example": "49.50",
+            "description": "Decimal string; a JSON number is accepted on input.",
+        }
+        metadata |= kwargs.pop("metadata", {})
+        super().__init__(metadata=metadata, **kwargs)
+        self.positive = positive
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
+        if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+            raise self.make_error("invalid")
+        if isinstance(value, str) and not _DECIMAL_TEXT.match(value.strip()):
+            raise self.make_error("invalid")
+        try:
+            amount = Decimal(str(value).strip())
+        except InvalidOperation as error:
+            raise self.make_error("invalid") from error
+        if not amount.is_finite():
+            raise self.make_error("invalid")
+        exponent = amount.as_tuple().exponent
+        if isinstance(exponent, int) and exponent < -MONEY_PLACES:
+            raise self.make_error("places")
+        if abs(amount) >= MONEY_LIMIT:
+            raise self.make_error("too_large")
+        if self.positive and amount <= 0:
+            raise self.make_error("not_positive")
+        if amount < 0:
+            raise self.make_error("negative")
+        return amount
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else str(value)
+
+
+class Instant(fields.AwareDateTime):
+    """An ISO 8601 instant that must carry its UTC offset."""
+
+    default_error_messages = {
+        "invalid": "Not a valid ISO 8601 date-time.",
+        "invalid_awareness": "Must include a UTC offset, e.g. 2026-11-20T14:03:00+08:00.",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        metadata = {"example": "2026-11-20T14:03:00+08:00"} | kwargs.pop("metadata", {})
+        super().__init__(format="iso", metadata=metadata, **kwargs)
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        if value is None or isinstance(value, str):
+            return value
+        return str(super()._serialize(value, attr, obj, **kwargs))
+
+
+class Day(fields.Date):
+    """An ISO 8601 calendar date; already-formatted strings pass through on output."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        if value is None or isinstance(value, str):
+            return value
+        if isinstance(value, datetime):
+            value = value.date()
+        return value.isoformat() if isinstance(value, date) else str(value)
+
+
+def json_native(value: Any) -> Any:
+    """Free-form data as plain JSON types: exact decimals become int or float again."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {key: json_native(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [json_native(item) for item in value]
+    return value
+
+
+class FreeForm(fields.Dict):
+    """A free-form JSON object (string keys), stored as given."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(keys=fields.String(), **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        return json_native(super()._deserialize(value, attr, data, **kwargs))
+
+
+def positive_int(**kwargs: Any) -> fields.Integer:
+    """A whole number of at least 1 (booleans and fractions refused)."""
+    return fields.Integer(strict=True, validate=validate.Range(min=1, max=1_000_000), **kwargs)

@@ -1,0 +1,255 @@
+"""Request schemas: strict, and each loads straight into the command the service takes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import (
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    pre_load,
+    validate,
+    validates_schema,
+)
+
+from loyalty.api.schemas.fields import FreeForm, Id, Instant, Money, Text, positive_int
+from loyalty.domain.commands import (
+    EnrolMember,
+    LineIn,
+    PaymentIn,
+    RecordEvent,
+    RecordTransaction,
+    Redeem,
+)
+
+MEMBER_ID_LENGTH = 64
+REWARD_ID_LENGTH = 64
+MISSING = "Missing data for required field."
+EVENT_TYPE = r"^[a-z][a-z0-9_.-]{0,39}$"
+RULE_FILE_NAME = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}\.ya?ml$"
+
+
+class StrictSchema(Schema):
+    """Unknown fields are errors that name them."""
+
+    class Meta:
+        unknown = RAISE
+
+
+def MemberId(**kwargs: Any) -> fields.String:
+    """A member id as the service stores it."""
+    return Id(max_length=MEMBER_ID_LENGTH, metadata={"example": "M-1001"}, **kwargs)
+
+
+class EnrolMemberSchema(StrictSchema):
+    member_id = MemberId(load_default=None)
+    name = Text(max_length=200, allow_none=True, load_default=None)
+    email = fields.Email(
+        validate=validate.Length(max=320), allow_none=True, load_default=None
+    )
+    phone = fields.String(
+        validate=validate.Regexp(r"^\+?[0-9][0-9 ()-]{2,38}$", error="Not a valid phone number."),
+        allow_none=True,
+        load_default=None,
+    )
+    birth_date = fields.Date(allow_none=True, load_default=None)
+    gender = Text(max_length=20, allow_none=True, load_default=None)
+    region = Text(max_length=100, allow_none=True, load_default=None)
+    enrolled_at = Instant(allow_none=True, load_default=None)
+    channel = Text(max_length=40, allow_none=True, load_default=None)
+    attributes = FreeForm(load_default=dict)
+    tags = fields.List(Text(max_length=64), load_default=list)
+
+    @post_load
+    def make_command(self, data: dict[str, Any], **_: Any) -> EnrolMember:
+        return EnrolMember(**{**data, "tags": tuple(data["tags"])})
+
+
+class LineSchema(StrictSchema):
+    sku = Id(max_length=64, required=True, metadata={"example": "FRIDGE-300"})
+    category = Text(max_length=64, metadata={"example": "appliances"})
+    quantity = positive_int(required=True)
+    unit_price = Money()
+
+    @post_load
+    def make_line(self, data: dict[str, Any], **_: Any) -> LineIn:
+        return LineIn(**data)
+
+
+class PaymentSchema(StrictSchema):
+    method = Text(max_length=40, required=True, metadata={"example": "card"})
+    amount = Money(required=True, positive=True)
+
+    @post_load
+    def make_payment(self, data: dict[str, Any], **_: Any) -> PaymentIn:
+        return PaymentIn(**data)
+
+
+class TransactionSchema(StrictSchema):
+    """A purchase (lines with sku, category, quantity, unit_price) or a return."""
+
+    transaction_id = Id(required=True)
+    type = fields.String(required=True, validate=validate.OneOf(["purchase", "return"]))
+    member_id = MemberId(required=True)
+    occurred_at = Instant(required=True)
+    store_id = Text(max_length=64, allow_none=True)
+    channel = Text(max_length=40, allow_none=True)
+    currency = fields.String(
+        validate=validate.Regexp(r"^[A-Z]{3}$", error="An ISO 4217 code such as CNY."),
+        allow_none=True,
+    )
+    lines = fields.List(fields.Nested(LineSchema), required=True, validate=validate.Length(min=1))
+    payments = fields.List(fields.Nested(PaymentSchema), load_default=list)
+    offer_codes = fields.List(Text(max_length=64), load_default=list)
+    original_transaction_id = Id(
+        allow_none=True,
+        metadata={"description": "The purchase a return refers to; required for a return."},
+    )
+
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def check_kind(self, data: dict[str, Any], original: Any, **_: Any) -> None:
+        """A purchase prices every line; a return names the purchase it undoes."""
+        kind = data.get("type")
+        raw = original if isinstance(original, dict) else {}
+        errors: dict[str, Any] = {}
+        if kind == "purchase":
+            if raw.get("original_transaction_id") is not None:
+                errors["original_transaction_id"] = ["Only a return refers to a purchase."]
+            raw_lines = raw.get("lines")
+            for index, line in enumerate(raw_lines if isinstance(raw_lines, list) else []):
+                if not isinstance(line, dict):
+                    continue
+                missing = {
+                    name: [MISSING] for name in ("category", "unit_price")
+                    if line.get(name) is None
+                }
+                if missing:
+                    errors.setdefault("lines", {})[index] = missing
+        elif kind == "return" and raw.get("original_transaction_id") is None:
+            errors["original_transaction_id"] = ["A return must name the original transaction."]
+        if errors:
+            raise ValidationError(errors)
+
+    @post_load
+    def make_command(self, data: dict[str, Any], **_: Any) -> RecordTransaction:
+        return RecordTransaction(
+            **{
+                **data,
+                "lines": tuple(data["lines"]),
+                "payments": tuple(data["payments"]),
+                "offer_codes": tuple(data["offer_codes"]),
+                "fingerprint": "",
+            }
+        )
+
+
+class EventSchema(StrictSchema):
+    """A non-purchase fact: service, complaint, referral, survey, visit or a custom type."""
+
+    event_id = Id(required=True)
+    type = fields.String(
+        required=True,
+        validate=validate.Regexp(
+            EVENT_TYPE, error="A lowercase name such as 'complaint' (a-z, 0-9, '_', '.', '-')."
+        ),
+        metadata={"example": "complaint"},
+    )
+    member_id = MemberId(required=True)
+    occurred_at = Instant(required=True)
+    attributes = FreeForm(load_default=dict)
+
+    @post_load
+    def make_command(self, data: dict[str, Any], **_: Any) -> RecordEvent:
+        return RecordEvent(**data, fingerprint="")
+
+
+class RedeemSchema(StrictSchema):
+    """What to redeem; the member is the one in the path."""
+
+    redemption_id = Id(required=True)
+    reward_id = Id(max_length=REWARD_ID_LENGTH, required=True, metadata={"example": "ICE-MAKER"})
+    quantity = positive_int(load_default=1)
+    occurred_at = Instant(allow_none=True, load_default=None)
+
+    @post_load
+    def make_command(self, data: dict[str, Any], **_: Any) -> Redeem:
+        return Redeem(**data, member_id="", fingerprint="")
+
+
+class AsOfQuerySchema(StrictSchema):
+    as_of = Instant(
+        metadata={"description": "Evaluate as of this instant instead of now."}
+    )
+
+    @pre_load
+    def restore_plus(self, data: Any, **_: Any) -> Any:
+        """An unencoded `+08:00` in a query string arrives as ` 08:00`; read it as meant."""
+        value = data.get("as_of") if hasattr(data, "get") else None
+        if isinstance(value, str) and " " in value.strip():
+            return {**data, "as_of": value.strip().replace(" ", "+")}
+        return data
+
+
+class LedgerQuerySchema(StrictSchema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    cursor = fields.Integer(
+        validate=validate.Range(min=1),
+        metadata={"description": "The `next_cursor` of the previous page."},
+    )
+
+
+class DryRunQuerySchema(StrictSchema):
+    dry_run = fields.Boolean(
+        load_default=False,
+        metadata={"description": "Evaluate and answer without recording anything."},
+    )
+
+
+def RuleFiles(**kwargs: Any) -> fields.Dict:
+    """Rule files by name (`*.yaml`), each with its full text."""
+    return fields.Dict(
+        keys=fields.String(
+            validate=validate.Regexp(RULE_FILE_NAME, error="A file name ending in .yaml.")
+        ),
+        values=fields.String(validate=validate.Length(max=1_000_000)),
+        metadata={"example": {"earn.yaml": "rules: []\n"}} | kwargs.pop("metadata", {}),
+        **kwargs,
+    )
+
+
+class RuleFilesSchema(StrictSchema):
+    files = RuleFiles(required=True)
+
+
+class ActivateRulesSchema(StrictSchema):
+    files = RuleFiles(
+        load_default=None,
+        metadata={"description": "Rule files to activate; absent: the server's rules directory."},
+    )
+
+
+class ExplainSchema(StrictSchema):
+    member_id = MemberId(required=True)
+    event = fields.Dict(
+        keys=fields.String(),
+        required=True,
+        metadata={"description": "A transaction or event body, as it would be posted."},
+    )
+    files = RuleFiles(
+        load_default=None,
+        metadata={"description": "Candidate rule files; absent: the active rules."},
+    )
+
+    @post_load
+    def parse_event(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        """The event is a transaction body (it has a transaction_id) or an event body."""
+        event = {"member_id": data["member_id"], **data["event"]}
+        schema: Schema = TransactionSchema() if "transaction_id" in event else EventSchema()
+        try:
+            data["event"] = schema.load(event)
+        except ValidationError as error:
+            raise ValidationError({"event": error.messages}) from error
+        return data

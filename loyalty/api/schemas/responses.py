@@ -1,0 +1,261 @@
+"""Response schemas: the bodies the API promises, documented in the OpenAPI document.
+
+Bodies come from the services as JSON-ready dicts. Dumping keeps the documented fields in
+their documented form and passes any further keys through unchanged, so a compatible
+extension in a service never silently disappears at the edge.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, fields, post_dump
+
+from loyalty.api.schemas.fields import Day, Instant, Money
+
+
+class Body(Schema):
+    """A response body: documented fields, plus any extra keys the service added."""
+
+    @post_dump(pass_original=True)
+    def keep_extra_keys(self, data: dict[str, Any], original: Any, **_: Any) -> dict[str, Any]:
+        if isinstance(original, dict):
+            for key, value in original.items():
+                if key not in self.dump_fields and key not in data:
+                    data[key] = value
+        return data
+
+
+def _nested(schema: type[Schema], **kwargs: Any) -> fields.Nested:
+    return fields.Nested(schema, **kwargs)
+
+
+def _list_of(schema: type[Schema], **kwargs: Any) -> fields.List:
+    return fields.List(fields.Nested(schema), **kwargs)
+
+
+class Error(Schema):
+    """The one error shape."""
+
+    code = fields.String(required=True, metadata={"example": "unknown_member"})
+    message = fields.String(required=True)
+    details = fields.Dict(
+        keys=fields.String(),
+        metadata={
+            "description": (
+                "More about the error; for `validation_error`, `fields` maps each offending "
+                "field's dotted path (e.g. `lines.0.unit_price`) to its messages."
+            )
+        },
+    )
+
+
+class Balance(Body):
+    available = fields.Integer(required=True)
+    pending = fields.Integer(required=True)
+    debt = fields.Integer()
+
+
+class Expiry(Body):
+    points = fields.Integer(required=True)
+    expires_at = Instant(required=True)
+
+
+class MemberPoints(Body):
+    available = fields.Integer(required=True)
+    pending = fields.Integer(required=True)
+    debt = fields.Integer()
+    lifetime_earned = fields.Integer()
+    next_expiry = _nested(Expiry, allow_none=True)
+
+
+class PrivilegeHeld(Body):
+    privilege = fields.String(required=True, metadata={"example": "priority-service"})
+    valid_until = Instant(allow_none=True)
+
+
+class OfferHeld(Body):
+    offer_code = fields.String(required=True)
+    benefit = fields.String(metadata={"example": "bonus_points"})
+    value = Money()
+    description = fields.String()
+    valid_until = Instant(allow_none=True)
+
+
+class RewardHeld(Body):
+    reward_id = fields.String(required=True)
+    quantity = fields.Integer()
+    voucher_code = fields.String(allow_none=True)
+    valid_until = Instant(allow_none=True)
+
+
+class Member(Body):
+    """A member as the till needs it."""
+
+    member_id = fields.String(required=True, metadata={"example": "M-1001"})
+    name = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+    birth_date = Day(allow_none=True)
+    gender = fields.String(allow_none=True)
+    region = fields.String(allow_none=True)
+    enrolled_at = Instant()
+    channel = fields.String(allow_none=True)
+    attributes = fields.Dict(keys=fields.String())
+    tags = fields.List(fields.String())
+    tier = fields.String(metadata={"example": "silver"})
+    tier_since = Instant(allow_none=True)
+    vip = fields.Boolean()
+    lifecycle_stage = fields.String(metadata={"example": "growing"})
+    points = _nested(MemberPoints)
+    privileges = _list_of(PrivilegeHeld)
+    offers = _list_of(OfferHeld)
+    rewards = _list_of(RewardHeld)
+
+
+class Source(Body):
+    type = fields.String(required=True, metadata={"example": "transaction"})
+    id = fields.String(required=True)
+
+
+class LedgerEntry(Body):
+    entry_id = fields.Integer(required=True)
+    kind = fields.String(required=True, metadata={"example": "earn"})
+    bucket = fields.String(metadata={"example": "pending"})
+    points = fields.Integer(required=True)
+    lot_id = fields.Integer(allow_none=True)
+    source = _nested(Source)
+    rule_id = fields.String(allow_none=True)
+    ruleset_version = fields.String(allow_none=True)
+    campaign = fields.String(allow_none=True)
+    reason = fields.String(metadata={"example": "1 point per 1 CNY spent"})
+    occurred_at = Instant()
+    recorded_at = Instant()
+
+
+class LedgerPage(Body):
+    """Ledger entries, newest first; pass `next_cursor` as `cursor` for the next page."""
+
+    member_id = fields.String(required=True)
+    entries = _list_of(LedgerEntry, required=True)
+    next_cursor = fields.Integer(allow_none=True)
+
+
+class PointsOutcome(Body):
+    earned = fields.Integer(required=True)
+    pending = fields.Integer()
+    clawed_back = fields.Integer()
+
+
+class TierChange(Body):
+    before = fields.String(allow_none=True)
+    after = fields.String(allow_none=True)
+    changed = fields.Boolean()
+
+
+class RewardGranted(Body):
+    reward_id = fields.String(required=True, metadata={"example": "ICE-MAKER"})
+    rule_id = fields.String(allow_none=True, metadata={"example": "fridge-gift"})
+
+
+class Decision(Body):
+    """One effect of one rule that fired, and why."""
+
+    rule_id = fields.String(required=True, metadata={"example": "base-earn"})
+    ruleset_version = fields.String(metadata={"example": "7"})
+    effect = fields.String(required=True, metadata={"example": "award_points"})
+    points = fields.Integer(allow_none=True)
+    reason = fields.String(metadata={"example": "1 point per 1 CNY spent"})
+
+
+class _Outcome(Body):
+    member_id = fields.String(required=True)
+    points = _nested(PointsOutcome)
+    balance = _nested(Balance)
+    tier = _nested(TierChange)
+    rewards = _list_of(RewardGranted)
+    offers = fields.List(fields.Dict(keys=fields.String()))
+    privileges = fields.List(fields.String(), metadata={"example": ["priority-service"]})
+    decisions = _list_of(Decision)
+
+
+class TransactionOutcome(_Outcome):
+    """What a transaction did, for the till to print."""
+
+    transaction_id = fields.String(required=True)
+
+    class Meta:
+        fields = (
+            "transaction_id", "member_id", "points", "balance", "tier",
+            "rewards", "offers", "privileges", "decisions",
+        )
+
+
+class EventOutcome(_Outcome):
+    """What an event did."""
+
+    event_id = fields.String(required=True)
+    type = fields.String(required=True)
+
+    class Meta:
+        fields = (
+            "event_id", "type", "member_id", "points", "balance", "tier",
+            "rewards", "offers", "privileges", "decisions",
+        )
+
+
+class Reward(Body):
+    """A catalogue entry."""
+
+    reward_id = fields.String(required=True, metadata={"example": "ICE-MAKER"})
+    name = fields.String()
+    kind = fields.String()
+    description = fields.String(allow_none=True)
+    points_cost = fields.Integer(allow_none=True)
+    stock = fields.Integer(allow_none=True, metadata={"description": "null: unlimited"})
+    stock_remaining = fields.Integer(allow_none=True)
+    valid_from = Instant(allow_none=True)
+    valid_until = Instant(allow_none=True)
+
+
+class Catalogue(Body):
+    rewards = _list_of(Reward, required=True)
+
+
+class Redemption(Body):
+    redemption_id = fields.String(required=True)
+    member_id = fields.String(required=True)
+    reward_id = fields.String(required=True)
+    quantity = fields.Integer(required=True)
+    points_spent = fields.Integer(required=True)
+    voucher_code = fields.String(allow_none=True)
+    redeemed_at = Instant()
+    balance = _nested(Balance)
+
+
+class RulesCheck(Body):
+    valid = fields.Boolean(required=True)
+    problems = fields.List(fields.String(), required=True)
+
+
+class RulesVersion(Body):
+    """An activated rule set version."""
+
+    version = fields.Integer(required=True)
+    content_hash = fields.String()
+    activated_at = Instant()
+    activated_by = fields.String(allow_none=True)
+    active = fields.Boolean()
+    files = fields.Dict(keys=fields.String(), values=fields.String())
+
+
+class RulesVersions(Body):
+    versions = _list_of(RulesVersion, required=True)
+
+
+class Explanation(Body):
+    """A dry evaluation: the rules that would fire, and why, in plain language."""
+
+    ruleset_version = fields.String(allow_none=True)
+    decisions = _list_of(Decision)
+    lines = fields.List(fields.String())

@@ -1,0 +1,43 @@
+"""The composition root: settings, database engine, rule books and the HTTP API, assembled."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from loyalty.config import Settings
+from loyalty.services.context import ServiceContext
+from loyalty.services.rulebooks import RuleBookProvider
+from loyalty.store.db import make_engine
+
+
+def build_context(settings: Settings) -> ServiceContext:
+    """The service dependencies for `settings`: used by the app and by the `loyalty` command."""
+    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size,
+                         echo=settings.db_echo)
+    # A pool inherited across fork (gunicorn --preload) must not share sockets with the parent.
+    os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
+    return ServiceContext(settings=settings, engine=engine,
+                          rules=RuleBookProvider(engine, settings))
+
+
+def settings_from(config: Settings | Mapping[str, Any] | None) -> Settings:
+    if isinstance(config, Settings):
+        return config
+    return Settings.from_env(**dict(config or {}))
+
+
+def build_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
+    """Build the Flask app: settings from the environment unless `config` gives them."""
+    from loyalty.api import init_api
+
+    settings = settings_from(config)
+    app = Flask("loyalty")
+    app.config["LOYALTY_SETTINGS"] = settings
+    context = build_context(settings)
+    app.extensions["loyalty"] = context
+    init_api(app, context)
+    return app

@@ -1,0 +1,172 @@
+"""The `loyalty` command: set up the database, manage keys and rules, verify the ledger, serve."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from typing import Any
+
+import click
+
+from loyalty.cli_rules import rules
+from loyalty.config import Settings
+from loyalty.domain.errors import LoyaltyError
+
+
+def _context() -> Any:
+    from loyalty.app import build_context
+
+    return build_context(Settings.from_env())
+
+
+def _fail(error: LoyaltyError) -> None:
+    click.echo(f"error: {error.message}", err=True)
+    for problem in error.details.get("problems", []):
+        click.echo(f"  {problem}", err=True)
+    sys.exit(1)
+
+
+@click.group()
+def main() -> None:
+    """Loyalty service administration. Settings come from LOYALTY_* environment variables."""
+
+
+@main.command()
+def init() -> None:
+    """Create or upgrade the database schema, then activate the bundled rules if none are."""
+    from loyalty.services.rules import bootstrap
+    from loyalty.store.migrate import upgrade
+
+    ctx = _context()
+    upgrade(ctx.engine)
+    bootstrap(ctx.engine, ctx.settings)
+    versions = _versions(ctx)
+    active = versions[0]["version"] if versions else "none"
+    click.echo(f"database ready at {ctx.settings.database_url}; rules version {active} active")
+
+
+def _versions(ctx: Any) -> list[dict[str, Any]]:
+    from loyalty.services.rules import list_versions
+
+    return list_versions(ctx)
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending schema migration."""
+    from loyalty.store.migrate import current, upgrade
+
+    ctx = _context()
+    upgrade(ctx.engine)
+    click.echo(f"schema at revision {current(ctx.engine)}")
+
+
+@main.group()
+def keys() -> None:
+    """API keys for tills, marketing staff and administrators."""
+
+
+@keys.command("create")
+@click.option("--role", type=click.Choice(["pos", "marketing", "admin"]), required=True)
+@click.option("--name", required=True, help="Who or what uses the key, e.g. till-12.")
+def keys_create(role: str, name: str) -> None:
+    """Create a key; it is printed once, as the last line, and stored only as a hash."""
+    from loyalty.services.keys import create_key
+
+    try:
+        key, info = create_key(_context(), role, name)
+    except LoyaltyError as error:
+        _fail(error)
+        return
+    click.echo(f"created {info['role']} key {info['key_id']} for {info['name']}")
+    click.echo(key)
+
+
+@keys.command("list")
+def keys_list() -> None:
+    """List keys (never their secrets)."""
+    from loyalty.services.keys import list_keys
+
+    for key in list_keys(_context()):
+        state = f"revoked {key['revoked_at']}" if key["revoked_at"] else "active"
+        click.echo(f"{key['key_id']}  {key['role']:<9}  {key['name']}  {state}")
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+def keys_revoke(key_id: str) -> None:
+    """Revoke a key by its id."""
+    from loyalty.services.keys import revoke_key
+
+    if not revoke_key(_context(), key_id):
+        click.echo(f"no active key {key_id}", err=True)
+        sys.exit(1)
+    click.echo(f"revoked {key_id}")
+
+
+@rules.command("activate")
+@click.argument("directory", required=False)
+def rules_activate(directory: str | None) -> None:
+    """Check the rule files and, if valid, make them the rules in force as a new version."""
+    from loyalty import engine as rule_engine
+    from loyalty.services.rules import activate
+
+    ctx = _context()
+    try:
+        files = rule_engine.read_rule_dir(directory or ctx.settings.rules_dir)
+        result = activate(ctx, files, activated_by=os.environ.get("USER", "cli"))
+    except LoyaltyError as error:
+        _fail(error)
+        return
+    if result["changed"]:
+        click.echo(f"activated rules version {result['version']} ({result['content_hash'][:12]})")
+    else:
+        click.echo(f"rules unchanged: version {result['version']} stays in force")
+
+
+@rules.command("versions")
+def rules_versions() -> None:
+    """List activated rule versions, newest first."""
+    for version in _versions(_context()):
+        mark = "*" if version["active"] else " "
+        click.echo(f"{mark} {version['version']:>4}  {version['activated_at']}  "
+                   f"{version['content_hash'][:12]}  by {version['activated_by']}")
+
+
+@main.group()
+def ledger() -> None:
+    """The points ledger."""
+
+
+@ledger.command("verify")
+def ledger_verify() -> None:
+    """Check every ledger invariant; exit non-zero on any drift."""
+    from loyalty.services.verify import verify_ledger
+
+    problems = verify_ledger(_context())
+    for problem in problems:
+        click.echo(problem)
+    if problems:
+        click.echo(f"{len(problems)} problem(s) found", err=True)
+        sys.exit(1)
+    click.echo("ledger consistent: balances equal the sum of their entries")
+
+
+@main.command()
+@click.option("--bind", default="127.0.0.1:8000", show_default=True)
+@click.option("--workers", default=2, show_default=True, type=int)
+def serve(bind: str, workers: int) -> None:
+    """Run the HTTP service with gunicorn (one app per worker, built after the fork)."""
+    gunicorn = shutil.which("gunicorn") or os.path.join(os.path.dirname(sys.executable),
+                                                         "gunicorn")
+    args = [gunicorn, "--bind", bind, "--workers", str(workers), "--access-logfile", "-",
+            "loyalty:create_app()"]
+    click.echo(json.dumps({"serving": bind, "workers": workers}))
+    os.execv(gunicorn, args)

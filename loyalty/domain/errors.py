@@ -1,0 +1,72 @@
+"""Domain errors: defined once here, translated to HTTP once in the api package."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class LoyaltyError(Exception):
+    """Base of every error the service reports to a caller, with a stable machine-readable code."""
+
+    code = "error"
+
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+
+class ValidationFailed(LoyaltyError):
+    """The request is malformed; `details` maps each offending field to its problems."""
+
+    code = "validation_error"
+
+
+class UnknownMember(LoyaltyError):
+    code = "unknown_member"
+
+
+class MemberExists(LoyaltyError):
+    code = "member_exists"
+
+
+class UnknownTransaction(LoyaltyError):
+    code = "unknown_transaction"
+
+
+class ReturnExceedsPurchase(LoyaltyError):
+    code = "return_exceeds_purchase"
+
+
+class IdempotencyConflict(LoyaltyError):
+    code = "idempotency_conflict"
+
+
+class InsufficientPoints(LoyaltyError):
+    code = "insufficient_points"
+
+
+class OutOfStock(LoyaltyError):
+    code = "out_of_stock"
+
+
+class UnknownReward(LoyaltyError):
+    code = "unknown_reward"
+
+
+class RewardUnavailable(LoyaltyError):
+    code = "reward_unavailable"
+
+
+class RulesInvalid(LoyaltyError):
+    """A rule set failed validation; `details["problems"]` lists every problem found."""
+
+    code = "rules_invalid"
+
+
+class NoActiveRules(LoyaltyError):
+    code = "no_active_rules"
+
+
+class UnknownRulesVersion(LoyaltyError):
+    code = "unknown_rules_version"

@@ -1,0 +1,205 @@
+"""The points account of one member: lots, buckets and append-only entries. Plain Python.
+
+Every movement of points is an `Entry` in one bucket (`pending`, `available`, `debt`, or the
+memo bucket `waived`); a bucket's balance is the sum of its entries. Earned points form a `Lot`
+with its own pending-until and expiry instants; spending and expiry consume lots soonest-expiring
+first, and a return claws back pending points first, then available ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Literal
+
+Bucket = Literal["pending", "available", "debt", "waived"]
+
+# Movements that no rule file rule causes name the policy (in program.yaml) that governs them.
+ACTIVATION_RULE = "points.pending_days"
+EXPIRY_RULE = "points.expiry"
+CLAWBACK_RULE = "points.clawback"
+SHORTFALL_RULE = "points.shortfall"
+FAR_FUTURE = datetime.max
+
+
+@dataclass
+class Lot:
+    """Points earned together; `remaining` shrinks as they are spent, clawed back or expire."""
+
+    member_id: str
+    source_type: str
+    source_id: str
+    rule_id: str | None
+    earned: int
+    remaining: int
+    state: Literal["pending", "available"]
+    earned_at: datetime
+    pending_until: datetime
+    expires_at: datetime | None
+    lot_id: int | None = None
+    changed: bool = False
+
+    @property
+    def bucket(self) -> Bucket:
+        return self.state
+
+    def expiry_key(self) -> tuple[int, datetime, int]:
+        expires = self.expires_at
+        return (
+            0 if expires is not None else 1,
+            expires if expires is not None else self.earned_at,
+            self.lot_id or 0,
+        )
+
+
+@dataclass
+class Entry:
+    """One append-only ledger line."""
+
+    kind: str
+    bucket: Bucket
+    points: int
+    reason: str
+    source_type: str
+    source_id: str
+    occurred_at: datetime
+    lot: Lot | None = None
+    rule_id: str | None = None
+    ruleset_version: str | None = None
+    campaign: str | None = None
+
+
+@dataclass(frozen=True)
+class Source:
+    """What caused a movement: a transaction, event, redemption or sweep, and the rule behind it."""
+
+    source_type: str
+    source_id: str
+    occurred_at: datetime
+    rule_id: str | None = None
+    ruleset_version: str | None = None
+    campaign: str | None = None
+
+
+@dataclass
+class Account:
+    """Balances plus the lots loaded for this operation; collects new entries and lot changes."""
+
+    member_id: str
+    available: int
+    pending: int
+    debt: int
+    lifetime: int
+    lots: list[Lot] = field(default_factory=list)
+    entries: list[Entry] = field(default_factory=list)
+    new_lots: list[Lot] = field(default_factory=list)
+
+    def _post(self, kind: str, bucket: Bucket, points: int, reason: str, src: Source,
+              lot: Lot | None = None) -> None:
+        if points == 0:
+            return
+        self.entries.append(
+            Entry(kind, bucket, points, reason, src.source_type, src.source_id, src.occurred_at,
+                  lot, src.rule_id, src.ruleset_version, src.campaign)
+        )
+        if bucket == "available":
+            self.available += points
+        elif bucket == "pending":
+            self.pending += points
+        elif bucket == "debt":
+            self.debt += points
+
+    def _take(self, lot: Lot, points: int, kind: str, reason: str, src: Source) -> None:
+        lot.remaining -= points
+        lot.changed = True
+        self._post(kind, lot.bucket, -points, reason, src, lot)
+
+    def earn(self, parts: list[tuple[int, str, Source]], *, pending_until: datetime,
+             expires_at: datetime | None) -> Lot | None:
+        """Credit one new lot made of `parts` (points, reason, source: one entry each).
+
+        The lot is pending until `pending_until`; any debt is repaid from it first.
+        """
+        parts = [part for part in parts if part[0] > 0]
+        total = sum(points for points, _, _ in parts)
+        if total <= 0:
+            return None
+        first = parts[0][2]
+        state: Literal["pending", "available"] = (
+            "pending" if pending_until > first.occurred_at else "available"
+        )
+        lot = Lot(self.member_id, first.source_type, first.source_id, first.rule_id, total, total,
+                  state, first.occurred_at, pending_until, expires_at)
+        self.lots.append(lot)
+        self.new_lots.append(lot)
+        for points, reason, src in parts:
+            self._post("earn", lot.bucket, points, reason, src, lot)
+        self.lifetime += total
+        if self.debt > 0:
+            repay = min(self.debt, total)
+            src = replace(first, rule_id=SHORTFALL_RULE, campaign=None)
+            self._take(lot, repay, "debt_repayment", "repays an earlier shortfall", src)
+            self._post("debt_repayment", "debt", -repay, "repays an earlier shortfall", src)
+        return lot
+
+    def settle(self, as_of: datetime, src: Source) -> None:
+        """Make matured pending lots available and expire lots whose expiry has passed."""
+        activation = replace(src, rule_id=ACTIVATION_RULE)
+        expiry = replace(src, rule_id=EXPIRY_RULE)
+        for lot in sorted(self.lots, key=Lot.expiry_key):
+            if lot.remaining <= 0:
+                continue
+            if lot.state == "pending" and lot.pending_until <= as_of:
+                moved = lot.remaining
+                reason = "the return window is over: points can be spent"
+                self._post("activate", "pending", -moved, reason, activation, lot)
+                lot.state = "available"
+                lot.changed = True
+                self._post("activate", "available", moved, reason, activation, lot)
+            if lot.expires_at is not None and lot.expires_at <= as_of:
+                self._take(lot, lot.remaining, "expire", "points expired", expiry)
+
+    def spend(self, points: int, reason: str, src: Source) -> None:
+        """Take available points, soonest-expiring lots first; the caller checked the balance."""
+        if points > self.available:
+            raise ValueError("spend exceeds the available balance")
+        left = points
+        for lot in sorted(self.lots, key=Lot.expiry_key):
+            if left == 0:
+                break
+            if lot.state != "available" or lot.remaining <= 0:
+                continue
+            take = min(left, lot.remaining)
+            self._take(lot, take, "redeem", reason, src)
+            left -= take
+        if left:
+            raise ValueError("loaded lots do not cover the available balance")
+
+    def claw_back(self, points: int, reason: str, src: Source, *, original_source_id: str,
+                  shortfall: Literal["debt", "floor"]) -> int:
+        """Remove `points`: pending lots first (the original sale's own first), then available.
+
+        Returns the shortfall: points that could not be taken, recorded as a debt or waived.
+        """
+        left = points
+        src = replace(src, rule_id=CLAWBACK_RULE)
+        owed = replace(src, rule_id=SHORTFALL_RULE)
+
+        def order(lot: Lot) -> tuple[int, int, tuple[int, datetime, int]]:
+            own = 0 if lot.source_id == original_source_id else 1
+            return (0 if lot.state == "pending" else 1, own, lot.expiry_key())
+
+        for lot in sorted(self.lots, key=order):
+            if left == 0:
+                break
+            if lot.remaining <= 0:
+                continue
+            take = min(left, lot.remaining)
+            self._take(lot, take, "clawback", reason, src)
+            left -= take
+        if left:
+            if shortfall == "debt":
+                self._post("debt", "debt", left, f"{reason} (shortfall owed)", owed)
+            else:
+                self._post("waived", "waived", left, f"{reason} (shortfall waived)", owed)
+        return left

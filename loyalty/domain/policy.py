@@ -1,0 +1,113 @@
+"""Programme policy declared in the rule files: points timing, tiers, lifecycle, VIP, catalogue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class PointsPolicy:
+    """When earned points become available and when they expire; what a shortfall becomes.
+
+    expiry: `never`; `months_after_earning` (expire `expiry_months` after the purchase);
+    `end_of_month` (at the end of the month `expiry_months` after the purchase);
+    `extended_by_activity` (all points expire `expiry_months` after the last purchase).
+    shortfall: `debt` (a clawback that finds too few points leaves a debt that later
+    earnings repay) or `floor` (the balance stops at zero and the waived points are recorded).
+    """
+
+    pending_days: int = 0
+    expiry: Literal["never", "months_after_earning", "end_of_month", "extended_by_activity"] = (
+        "never"
+    )
+    expiry_months: int = 12
+    shortfall: Literal["debt", "floor"] = "debt"
+
+
+@dataclass(frozen=True)
+class TierLevel:
+    tier: str
+    threshold: Decimal
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class TierLadder:
+    """Tiers from lowest to highest; a member holds the highest tier whose threshold they reach."""
+
+    metric: str
+    levels: tuple[TierLevel, ...]
+    requalification: Literal["anniversary", "calendar_year"] = "anniversary"
+    grace_days: int = 0
+    downgrade: Literal["one_step", "recalculate"] = "one_step"
+    notice_days: int = 0
+
+    @property
+    def lowest(self) -> str:
+        return self.levels[0].tier
+
+    def rank(self, tier: str) -> int:
+        for index, level in enumerate(self.levels):
+            if level.tier == tier:
+                return index
+        return -1
+
+    def qualifying_tier(self, value: Decimal) -> str:
+        best = self.levels[0].tier
+        for level in self.levels:
+            if value >= level.threshold:
+                best = level.tier
+        return best
+
+
+@dataclass(frozen=True)
+class LifecyclePolicy:
+    """Stage thresholds from recency (days since last purchase) and tenure."""
+
+    new_days: int = 30
+    declining_days: int = 60
+    lapsed_days: int = 90
+    churned_days: int = 365
+
+
+@dataclass(frozen=True)
+class VipPolicy:
+    """Who is VIP: the top `top_percent` of members by `metric`, and/or above `min_value`."""
+
+    metric: str = "spend_365d"
+    top_percent: Decimal | None = None
+    min_value: Decimal | None = None
+    tiers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RewardDef:
+    """A catalogue entry: redeemable when it has a `points_cost`, else a gift rules grant."""
+
+    reward_id: str
+    name: str
+    kind: str = "product"
+    points_cost: int | None = None
+    stock: int | None = None
+    valid_from: date | None = None
+    valid_until: date | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class ProgramPolicy:
+    currency: str = "CNY"
+    points: PointsPolicy = field(default_factory=PointsPolicy)
+    tiers: TierLadder | None = None
+    lifecycle: LifecyclePolicy = field(default_factory=LifecyclePolicy)
+    vip: VipPolicy = field(default_factory=VipPolicy)
+    rewards: tuple[RewardDef, ...] = ()
+
+    def reward(self, reward_id: str) -> RewardDef | None:
+        for reward in self.rewards:
+            if reward.reward_id == reward_id:
+                return reward
+        return None

@@ -1,0 +1,16 @@
+"""Rule files -> durable_rules rulesets: reading, checking, compiling, evaluating, explaining."""
+
+from loyalty.engine.explain import explain
+from loyalty.engine.loader import read_rule_dir, rules_content_hash
+from loyalty.engine.problems import Problem
+from loyalty.engine.rulebook import CompiledRuleBook, build_rulebook, check_rules
+
+__all__ = [
+    "CompiledRuleBook",
+    "Problem",
+    "build_rulebook",
+    "check_rules",
+    "explain",
+    "read_rule_dir",
+    "rules_content_hash",
+]

@@ -1,0 +1,112 @@
+"""The one place that talks to durable_rules: a private Host per process, used safely.
+
+The engine only matches. Each evaluation asserts facts with unique ids on one fixed session,
+collects which rules fired, and retracts the facts, all under one lock. The Host is created
+lazily and again after a fork; its dispatcher threads are not started (actions run
+synchronously inside assert, and no timers are used).
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import logging
+import os
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from durable.engine import Host
+
+logger = logging.getLogger(__name__)
+SID = "1"
+
+
+class EngineError(RuntimeError):
+    """The rule engine failed while matching; no decision may be taken from this evaluation."""
+
+
+class _CollectingHost(Host):
+    """A Host whose actions only record (rule key, matched fact)."""
+
+    def __init__(self) -> None:
+        self.collected: list[tuple[str, dict[str, Any]]] = []
+        super().__init__()
+
+    def _run(self) -> None:
+        """Start no dispatcher or timer threads: nothing is queued for later."""
+
+    def get_action(self, action_name: str) -> Callable[[Any], None]:
+        def collect(c: Any) -> None:
+            message = getattr(c, "_m", None) or {}
+            self.collected.append((action_name, dict(message.get("m", {}))))
+
+        return collect
+
+
+class Engine:
+    """Registers compiled rulesets once per process and evaluates facts against them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pid: int | None = None
+        self._host: _CollectingHost | None = None
+        self._registered: set[str] = set()
+        self._ids = itertools.count(1)
+
+    def _current(self) -> _CollectingHost:
+        if self._host is None or self._pid != os.getpid():
+            self._host = _CollectingHost()
+            self._pid = os.getpid()
+            self._registered = set()
+        return self._host
+
+    def run(
+        self, name: str, definition: dict[str, Any], batches: list[list[dict[str, Any]]]
+    ) -> list[list[tuple[str, dict[str, Any]]]]:
+        """Assert each batch of facts, collect what fired, retract it; one result per batch."""
+        with self._lock:
+            host = self._current()
+            if name not in self._registered:
+                host.set_rulesets({name: copy.deepcopy(definition)})
+                self._registered.add(name)
+            return [self._one(host, name, facts) for facts in batches]
+
+    def _one(
+        self, host: _CollectingHost, name: str, facts: list[dict[str, Any]]
+    ) -> list[tuple[str, dict[str, Any]]]:
+        if not facts:
+            return []
+        ids = set()
+        for fact in facts:
+            fact["id"] = f"e{next(self._ids)}"
+            fact["sid"] = SID
+            ids.add(fact["id"])
+        host.collected = []
+        try:
+            _check(host.assert_facts(name, facts))
+        finally:
+            _check(host.retract_facts(name, facts))
+        hits, host.collected = host.collected, []
+        if any(fact.get("id") not in ids for _, fact in hits):
+            raise EngineError("the engine reported a fact from another evaluation")
+        return hits
+
+
+def _check(state: Any) -> None:
+    if isinstance(state, dict) and state.get("exception"):
+        raise EngineError(f"rule engine action failed: {state['exception']}")
+
+
+def probe(name: str, definition: dict[str, Any], batches: list[list[dict[str, Any]]]) -> str | None:
+    """Load a ruleset into a scratch Host and evaluate probe facts; the error text, or None."""
+    try:
+        scratch = Engine()
+        scratch.run(name, definition, batches)
+    except Exception as error:  # the engine reports many failures as bare Exception
+        logger.info("ruleset %s refused by the engine: %s", name, error)
+        return str(error) or type(error).__name__
+    return None
+
+
+ENGINE = Engine()

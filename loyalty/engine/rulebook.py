@@ -1,0 +1,271 @@
+"""Checking a set of rule files, and building the compiled rule book the service evaluates."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import PurePath
+
+from loyalty.domain.decisions import Decision, GrantReward, MultiplyPoints, SetTier
+from loyalty.domain.errors import RulesInvalid
+from loyalty.domain.model import EvaluationInput, Line, Member, MemberStats, Occurrence
+from loyalty.domain.policy import ProgramPolicy
+from loyalty.engine.compiler import MAX_RULES_PER_RULESET, CompiledSet, compile_event
+from loyalty.engine.facts import context_fact, line_facts_for
+from loyalty.engine.host import ENGINE, probe
+from loyalty.engine.loader import load_yaml, rules_content_hash
+from loyalty.engine.parse_policy import parse_program, parse_rewards
+from loyalty.engine.parse_rules import parse_ruleset
+from loyalty.engine.problems import Problem, Reporter
+from loyalty.engine.syntax import RuleDef
+
+logger = logging.getLogger(__name__)
+_validated: dict[str, str | None] = {}
+_validated_lock = threading.Lock()
+
+
+@dataclass
+class Analysis:
+    """Everything read from a set of files: problems, policy, rules and compiled sets."""
+
+    problems: list[Problem] = field(default_factory=list)
+    policy: ProgramPolicy = field(default_factory=ProgramPolicy)
+    rules: list[RuleDef] = field(default_factory=list)
+    compiled: dict[str, CompiledSet] = field(default_factory=dict)
+
+
+def analyse(files: Mapping[str, str], version: str = "check") -> Analysis:
+    """Read, check and compile a set of rule files, collecting every problem."""
+    result = Analysis()
+    docs: dict[str, object] = {}
+    unreadable: set[str] = set()
+    for name in sorted(files):
+        report = Reporter(name)
+        docs[name] = load_yaml(files[name], report)
+        if report.problems:
+            unreadable.add(name)
+        result.problems.extend(report.problems)
+    policy_parts: dict[str, object] = {}
+    rulesets: dict[str, str] = {}
+    for name, doc in docs.items():
+        report = Reporter(name)
+        stem = PurePath(name).stem
+        if stem == "program":
+            policy_parts["program"] = parse_program(doc, report)
+        elif stem == "rewards":
+            policy_parts["rewards"] = parse_rewards(doc, report)
+        elif name not in unreadable:
+            ruleset, rules = parse_ruleset(doc, report)
+            if ruleset and ruleset in rulesets:
+                report.add(1, f"ruleset name '{ruleset}' is already used by {rulesets[ruleset]}")
+            elif ruleset:
+                rulesets[ruleset] = name
+            result.rules.extend(rules)
+        result.problems.extend(report.problems)
+    program = policy_parts.get("program")
+    policy = program if isinstance(program, ProgramPolicy) else ProgramPolicy()
+    rewards = policy_parts.get("rewards", ())
+    result.policy = ProgramPolicy(
+        currency=policy.currency,
+        points=policy.points,
+        tiers=policy.tiers,
+        lifecycle=policy.lifecycle,
+        vip=policy.vip,
+        rewards=rewards if isinstance(rewards, tuple) else (),
+    )
+    result.problems.extend(_cross_check(result.rules, result.policy))
+    _compile(result, version)
+    return result
+
+
+def _cross_check(rules: list[RuleDef], policy: ProgramPolicy) -> list[Problem]:
+    problems: list[Problem] = []
+    first: dict[str, RuleDef] = {}
+    for rule in rules:
+        if rule.id in first:
+            seen = first[rule.id]
+            problems.append(
+                Problem(
+                    rule.file,
+                    rule.line,
+                    rule.id,
+                    f"duplicate id (first used at {seen.file}:{seen.line})",
+                )
+            )
+        else:
+            first[rule.id] = rule
+    tiers = [level.tier for level in policy.tiers.levels] if policy.tiers else []
+    for rule in rules:
+        for effect_def in rule.effects:
+            effect, line = effect_def.effect, effect_def.line or rule.line
+            if isinstance(effect, MultiplyPoints):
+                for other in effect.rules:
+                    if other not in first:
+                        problems.append(
+                            Problem(
+                                rule.file,
+                                line,
+                                rule.id,
+                                f"multiply_points names unknown rule '{other}'",
+                            )
+                        )
+            elif isinstance(effect, GrantReward) and policy.reward(effect.reward_id) is None:
+                problems.append(
+                    Problem(
+                        rule.file,
+                        line,
+                        rule.id,
+                        f"grant_reward names reward '{effect.reward_id}' not in rewards.yaml",
+                    )
+                )
+            elif isinstance(effect, SetTier) and effect.tier not in tiers:
+                problems.append(
+                    Problem(
+                        rule.file,
+                        line,
+                        rule.id,
+                        f"set_tier names tier '{effect.tier}' not in the ladder (program.yaml)",
+                    )
+                )
+    return problems
+
+
+def _compile(result: Analysis, version: str) -> None:
+    by_event: dict[str, list[RuleDef]] = {}
+    for rule in sorted(result.rules, key=lambda r: r.sort_key):
+        for event in rule.events:
+            by_event.setdefault(event, []).append(rule)
+    for event, rules in sorted(by_event.items()):
+        compiled = compile_event(event, rules, version)
+        size = len(rules) + len(compiled.fields.line_rules)
+        if size > MAX_RULES_PER_RULESET:
+            last = rules[-1]
+            result.problems.append(
+                Problem(
+                    last.file,
+                    last.line,
+                    last.id,
+                    f"ruleset too large for the engine: {size} rules and line tests react to "
+                    f"'{event}' events (at most {MAX_RULES_PER_RULESET}); remove or merge rules",
+                )
+            )
+            continue
+        result.compiled[event] = compiled
+    if result.problems:
+        return
+    for compiled in result.compiled.values():
+        error = _validate(compiled)
+        if error is not None:
+            first = next(iter(compiled.targets.values())).rule
+            result.problems.append(
+                Problem(
+                    first.file,
+                    None,
+                    None,
+                    f"the engine refused the '{compiled.event_type}' rules: {error}",
+                )
+            )
+
+
+def _validate(compiled: CompiledSet) -> str | None:
+    with _validated_lock:
+        if compiled.name not in _validated:
+            data = _probe_input(compiled.event_type)
+            lines = line_facts_for(compiled, data)
+            batches = [lines, [context_fact(compiled, data, {})]]
+            _validated[compiled.name] = probe(compiled.name, compiled.definition, batches)
+        return _validated[compiled.name]
+
+
+def _probe_input(event_type: str) -> EvaluationInput:
+    when = datetime(2026, 1, 1, 12, tzinfo=UTC)
+    occurrence = Occurrence(
+        kind=event_type,
+        source_id="probe",
+        occurred_at=when,
+        total=Decimal("100"),
+        lines=(Line("PROBE", "probe", 1, Decimal("100")),),
+    )
+    member = Member(member_id="probe", birth_date=date(1990, 1, 1), enrolled_at=when)
+    return EvaluationInput(occurrence, member, MemberStats(), when)
+
+
+def check_rules(files: Mapping[str, str]) -> list[Problem]:
+    """Every problem in a set of rule files, all at once (empty when the set is valid)."""
+    return analyse(files).problems
+
+
+def build_rulebook(files: Mapping[str, str], version: str) -> CompiledRuleBook:
+    """Check and compile a set of rule files; RulesInvalid lists every problem if any."""
+    result = analyse(files, version)
+    if result.problems:
+        raise RulesInvalid(
+            f"{len(result.problems)} problem(s) in the rule files",
+            details={"problems": [str(p) for p in result.problems]},
+        )
+    return CompiledRuleBook(version, rules_content_hash(files), result)
+
+
+class CompiledRuleBook:
+    """An activated rule set: programme policy plus the compiled matcher."""
+
+    def __init__(self, version: str, content_hash: str, analysis: Analysis) -> None:
+        self.version = version
+        self.content_hash = content_hash
+        self._policy = analysis.policy
+        self._compiled = analysis.compiled
+        self.rules: tuple[RuleDef, ...] = tuple(sorted(analysis.rules, key=lambda r: r.sort_key))
+
+    @property
+    def policy(self) -> ProgramPolicy:
+        return self._policy
+
+    @property
+    def event_types(self) -> tuple[str, ...]:
+        """The event types at least one rule reacts to."""
+        return tuple(sorted(self._compiled))
+
+    def evaluate(self, data: EvaluationInput) -> list[Decision]:
+        """The decisions of every rule the snapshot matches, in application order."""
+        compiled = self._compiled.get(data.occurrence.kind)
+        if compiled is None:
+            return []
+        lines = line_facts_for(compiled, data)
+        line_hits: dict[str, set[int]] = {}
+        if lines:
+            (hits,) = ENGINE.run(compiled.name, compiled.definition, [lines])
+            for key, fact in hits:
+                line_hits.setdefault(key, set()).add(int(fact["line_idx"]))
+        context = context_fact(compiled, data, line_hits)
+        (hits,) = ENGINE.run(compiled.name, compiled.definition, [[context]])
+        fired = {key for key, _ in hits}
+        decisions: list[Decision] = []
+        for key, target in compiled.targets.items():
+            if key not in fired:
+                continue
+            rule = target.rule
+            for position, effect_def in enumerate(rule.effects):
+                matched: tuple[int, ...] = ()
+                if position in target.line_awards:
+                    matched = tuple(sorted(line_hits.get(target.line_awards[position], ())))
+                    if not matched:
+                        continue
+                decisions.append(
+                    Decision(
+                        rule_id=rule.id,
+                        ruleset=rule.ruleset,
+                        ruleset_version=self.version,
+                        effect=effect_def.effect,
+                        reason=rule.description,
+                        priority=rule.priority,
+                        order=len(decisions),
+                        campaign=rule.campaign,
+                        limit=rule.limit,
+                        matched_lines=matched,
+                    )
+                )
+        return decisions

@@ -1,0 +1,99 @@
+"""The parsed form of rule files: conditions, effects and rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Union
+
+from loyalty.domain.decisions import Effect, Limit
+
+OPERATORS = (
+    "is",
+    "is_not",
+    "above",
+    "at_least",
+    "below",
+    "at_most",
+    "between",
+    "in",
+    "not_in",
+    "exists",
+    "contains",
+    "starts_with",
+)
+_NUMBER_OPS = ("is", "is_not", "above", "at_least", "below", "at_most", "between", "in", "not_in")
+OPERATORS_BY_TYPE: dict[str, tuple[str, ...]] = {
+    "money": (*_NUMBER_OPS, "exists"),
+    "integer": (*_NUMBER_OPS, "exists"),
+    "date": (*_NUMBER_OPS, "exists"),
+    "text": ("is", "is_not", "in", "not_in", "starts_with", "exists"),
+    "weekday": ("is", "is_not", "in", "not_in", "exists"),
+    "yes/no": ("is", "is_not", "exists"),
+    "list": ("contains",),
+    "attribute": (*_NUMBER_OPS, "exists"),
+}
+GROUPS = ("all", "any", "none")
+LINE_GROUPS = ("any_line", "all_lines")
+
+
+@dataclass(frozen=True)
+class Compare:
+    """`fact <op> value`; value is normalised (Decimal, int, str, bool, or a tuple of them)."""
+
+    path: str
+    op: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class Group:
+    """all / any / none of the conditions."""
+
+    kind: str
+    items: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class Lines:
+    """any_line / all_lines: a condition over the lines of a purchase."""
+
+    kind: str
+    cond: Condition
+
+
+Condition = Union[Compare, Group, Lines]  # noqa: UP007
+
+
+@dataclass(frozen=True)
+class EffectDef:
+    """One effect of a rule, with its line filter when the award is on matching lines only."""
+
+    effect: Effect
+    on_lines: Condition | None = None
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class RuleDef:
+    """One rule as read from a file."""
+
+    id: str
+    description: str
+    ruleset: str
+    file: str
+    line: int | None
+    position: int
+    priority: int
+    events: tuple[str, ...]
+    valid_from: date | None
+    valid_until: date | None
+    when: Condition | None
+    effects: tuple[EffectDef, ...]
+    limit: Limit | None = None
+    campaign: str | None = None
+
+    @property
+    def sort_key(self) -> tuple[int, str, int]:
+        """Application order: priority, then file name, then position in the file."""
+        return (self.priority, self.file, self.position)

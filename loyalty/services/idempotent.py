@@ -1,0 +1,48 @@
+"""Idempotent writes: the first request with a key is recorded with its response; a repeat with
+the same body gets that response again, a repeat with another body is refused."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from loyalty.domain.errors import IdempotencyConflict, UnknownMember
+from loyalty.services.context import Recorded, ServiceContext
+from loyalty.store.uow import SqlUnitOfWork, run_with_retry
+
+Work = Callable[[SqlUnitOfWork, Any], tuple[int, dict[str, Any]]]
+
+
+def run_idempotent(ctx: ServiceContext, *, scope: str, key: str, fingerprint: str,
+                   member_id: str, work: Work, dry_run: bool = False) -> Recorded:
+    """Lock the member, answer a repeat from the stored response, else run `work` and store it.
+
+    The member's row lock (an immediate transaction on SQLite) serialises every write for that
+    member, so concurrent duplicates run one after the other and the later ones replay. A dry
+    run does the same work and rolls it back.
+    """
+
+    def attempt() -> Recorded:
+        with ctx.uow() as uow:
+            member = uow.members.get(member_id, lock=True)
+            if not dry_run:
+                prior = uow.idempotency.get(scope, key)
+                if prior is not None:
+                    if prior.fingerprint != fingerprint or prior.member_id != member_id:
+                        raise IdempotencyConflict(
+                            f"{scope} {key!r} was already recorded with a different body",
+                            details={"key": key},
+                        )
+                    return Recorded(prior.status_code, dict(prior.response), replayed=True)
+            if member is None:
+                raise UnknownMember(f"no member {member_id!r}", details={"member_id": member_id})
+            status, body = work(uow, member)
+            if dry_run:
+                uow.rollback()
+                return Recorded(200, body)
+            uow.idempotency.put(scope, key, member_id=member_id, fingerprint=fingerprint,
+                                status=status, response=body, created_at=ctx.clock())
+            uow.commit()
+            return Recorded(status, body)
+
+    return run_with_retry(attempt, retries=ctx.settings.max_retries)

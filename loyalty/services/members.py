@@ -1,0 +1,128 @@
+"""Enrolment and the member as the till needs it: profile, tier, points, privileges, offers."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Any
+
+from loyalty.domain.commands import EnrolMember
+from loyalty.domain.errors import MemberExists, UnknownMember
+from loyalty.domain.ledger import Source
+from loyalty.domain.model import Occurrence
+from loyalty.services.context import Recorded, ServiceContext
+from loyalty.services.events import react
+from loyalty.services.timing import iso
+from loyalty.store.uow import SqlUnitOfWork, run_with_retry
+
+
+def normalise_email(email: str | None) -> str | None:
+    return email.strip().lower() if email else None
+
+
+def normalise_phone(phone: str | None) -> str | None:
+    if not phone:
+        return None
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    return ("+" if phone.strip().startswith("+") else "") + digits
+
+
+def enrol(ctx: ServiceContext, cmd: EnrolMember) -> Recorded:
+    """Create a member; an id, e-mail or phone already known is the same person: refused."""
+    email, phone = normalise_email(cmd.email), normalise_phone(cmd.phone)
+    member_id = cmd.member_id or f"M-{secrets.token_hex(5).upper()}"
+
+    book = ctx.rules.current()  # before the unit of work: it may read or bootstrap the rules
+
+    def attempt() -> Recorded:
+        with ctx.uow() as uow:
+            taken = uow.members.conflict(member_id, email, phone)
+            if taken:
+                raise MemberExists(f"a member with this {taken.replace('_', ' ')} already exists",
+                                   details={"field": taken})
+            now = ctx.clock()
+            enrolled_at = cmd.enrolled_at or now
+            lowest = book.policy.tiers.lowest if book.policy.tiers else "member"
+            uow.members.insert({
+                "member_id": member_id, "name": cmd.name, "email": email, "phone": phone,
+                "birth_date": cmd.birth_date, "gender": cmd.gender, "region": cmd.region,
+                "enrolled_at": enrolled_at, "channel": cmd.channel,
+                "attributes": dict(cmd.attributes), "tags": list(cmd.tags), "tier": lowest,
+                "tier_since": enrolled_at, "vip": False, "lifecycle_stage": "new",
+                "points_available": 0, "points_pending": 0, "points_debt": 0,
+                "points_lifetime": 0, "lifetime_spend": 0, "lifetime_visits": 0,
+                "categories": [], "created_at": now,
+            })
+            row = uow.members.get(member_id, lock=True)
+            occurrence = Occurrence(kind="enrolment", source_id=f"enrolment:{member_id}",
+                                    occurred_at=enrolled_at, channel=cmd.channel)
+            react(ctx, book, uow, row, occurrence)
+            body = member_view(uow, member_id, enrolled_at)
+            uow.commit()
+            return Recorded(201, body)
+
+    # A concurrent enrolment of the same person fails on a unique index; the retry then
+    # finds the member and answers member_exists.
+    return run_with_retry(attempt, retries=ctx.settings.max_retries)
+
+
+def get_member(ctx: ServiceContext, member_id: str,
+               as_of: datetime | None = None) -> dict[str, Any]:
+    with ctx.uow(read_only=True) as uow:
+        return member_view(uow, member_id, as_of or ctx.clock())
+
+
+def member_view(uow: SqlUnitOfWork, member_id: str, as_of: datetime) -> dict[str, Any]:
+    """Everything the till needs about a member, as of an instant, in one answer."""
+    row = uow.members.get(member_id)
+    if row is None:
+        raise UnknownMember(f"no member {member_id!r}", details={"member_id": member_id})
+    account = uow.ledger.account(row, as_of=as_of)
+    account.settle(as_of, Source("view", member_id, as_of))
+    expiry = uow.ledger.next_expiry(member_id, as_of)
+    programme = uow.programme
+    return {
+        "member_id": row.member_id, "name": row.name, "email": row.email, "phone": row.phone,
+        "birth_date": iso(row.birth_date), "gender": row.gender, "region": row.region,
+        "enrolled_at": iso(row.enrolled_at), "channel": row.channel,
+        "attributes": row.attributes or {}, "tags": row.tags or [], "tier": row.tier,
+        "tier_since": iso(row.tier_since), "vip": row.vip,
+        "lifecycle_stage": row.lifecycle_stage,
+        "points": {
+            "available": account.available, "pending": account.pending, "debt": account.debt,
+            "lifetime_earned": account.lifetime,
+            "next_expiry": None if expiry is None
+            else {"points": expiry[0], "expires_at": iso(expiry[1])},
+        },
+        "privileges": [{"privilege": p.privilege,
+                        "valid_until": iso(p.valid_until) if p.bounded == p.grants else None}
+                       for p in programme.active_privileges(member_id, as_of)],
+        "offers": [{"offer_code": o.offer_code, "benefit": o.benefit, "value": str(o.value),
+                    "description": o.description, "valid_until": iso(o.valid_until)}
+                   for o in programme.open_offers(member_id, as_of)],
+        "rewards": [{"reward_id": r.reward_id, "quantity": r.quantity,
+                     "voucher_code": r.voucher_code, "valid_until": iso(r.valid_until)}
+                    for r in programme.member_rewards(member_id, as_of)],
+    }
+
+
+def ledger_page(ctx: ServiceContext, member_id: str, *, limit: int,
+                cursor: int | None) -> dict[str, Any]:
+    """Ledger entries newest first; `next_cursor` continues below the last one given."""
+    with ctx.uow(read_only=True) as uow:
+        if uow.members.get(member_id) is None:
+            raise UnknownMember(f"no member {member_id!r}", details={"member_id": member_id})
+        rows = uow.ledger.page(member_id, limit=limit + 1, cursor=cursor)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {
+        "member_id": member_id,
+        "entries": [{
+            "entry_id": r.entry_id, "kind": r.kind, "bucket": r.bucket, "points": r.points,
+            "lot_id": r.lot_id, "source": {"type": r.source_type, "id": r.source_id},
+            "rule_id": r.rule_id, "ruleset_version": r.ruleset_version, "campaign": r.campaign,
+            "reason": r.reason, "occurred_at": iso(r.occurred_at),
+            "recorded_at": iso(r.recorded_at),
+        } for r in rows],
+        "next_cursor": rows[-1].entry_id if more and rows else None,
+    }

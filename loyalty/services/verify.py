@@ -1,0 +1,119 @@
+"""`loyalty ledger verify`: every ledger invariant, checked with set-based SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import Connection, and_, case, func, literal, or_, select
+
+from loyalty.services.context import ServiceContext
+from loyalty.store import tables as t
+
+e = t.ledger_entries.c
+lots = t.point_lots.c
+m = t.members.c
+tx = t.transactions.c
+
+
+def _bucket_sum(bucket: str) -> Any:
+    return func.coalesce(func.sum(case((e.bucket == bucket, e.points), else_=0)), 0)
+
+
+def _balance_drift(conn: Connection) -> Iterator[str]:
+    sums = (
+        select(e.member_id, _bucket_sum("available").label("available"),
+               _bucket_sum("pending").label("pending"), _bucket_sum("debt").label("debt"),
+               func.coalesce(func.sum(case((e.kind == "earn", e.points), else_=0)), 0)
+               .label("earned"))
+        .group_by(e.member_id).subquery()
+    )
+    query = select(
+        m.member_id, m.points_available, m.points_pending, m.points_debt, m.points_lifetime,
+        func.coalesce(sums.c.available, 0), func.coalesce(sums.c.pending, 0),
+        func.coalesce(sums.c.debt, 0), func.coalesce(sums.c.earned, 0),
+    ).select_from(t.members.outerjoin(sums, sums.c.member_id == m.member_id)).where(or_(
+        m.points_available != func.coalesce(sums.c.available, 0),
+        m.points_pending != func.coalesce(sums.c.pending, 0),
+        m.points_debt != func.coalesce(sums.c.debt, 0),
+        m.points_lifetime != func.coalesce(sums.c.earned, 0),
+        m.points_available < 0, m.points_pending < 0, m.points_debt < 0,
+    ))
+    for r in conn.execute(query):
+        yield (f"member {r[0]}: balances available/pending/debt/lifetime {r[1]}/{r[2]}/{r[3]}/"
+               f"{r[4]} but entries sum to {r[5]}/{r[6]}/{r[7]}/{r[8]}")
+
+
+def _lot_drift(conn: Connection) -> Iterator[str]:
+    per_lot = (
+        select(e.lot_id, _bucket_sum("available").label("available"),
+               _bucket_sum("pending").label("pending"))
+        .where(e.lot_id.is_not(None)).group_by(e.lot_id).subquery()
+    )
+    held = func.coalesce(per_lot.c.available, 0) + func.coalesce(per_lot.c.pending, 0)
+    wrong_bucket = case(
+        (lots.state == "pending", func.coalesce(per_lot.c.available, 0)),
+        else_=func.coalesce(per_lot.c.pending, 0),
+    )
+    query = select(lots.lot_id, lots.member_id, lots.state, lots.earned, lots.remaining, held,
+                   wrong_bucket).select_from(
+        t.point_lots.outerjoin(per_lot, per_lot.c.lot_id == lots.lot_id)
+    ).where(or_(lots.remaining != held, wrong_bucket != 0, lots.remaining < 0,
+                lots.remaining > lots.earned))
+    for r in conn.execute(query):
+        yield (f"lot {r[0]} of member {r[1]} ({r[2]}): earned {r[3]}, remaining {r[4]}, "
+               f"entries hold {r[5]}, {r[6]} in the wrong bucket")
+
+
+def _lots_match_balances(conn: Connection) -> Iterator[str]:
+    remaining = (
+        select(lots.member_id,
+               func.sum(case((lots.state == "available", lots.remaining), else_=0)).label("a"),
+               func.sum(case((lots.state == "pending", lots.remaining), else_=0)).label("p"))
+        .group_by(lots.member_id).subquery()
+    )
+    query = select(m.member_id, m.points_available, m.points_pending,
+                   func.coalesce(remaining.c.a, 0), func.coalesce(remaining.c.p, 0)).select_from(
+        t.members.outerjoin(remaining, remaining.c.member_id == m.member_id)
+    ).where(or_(m.points_available != func.coalesce(remaining.c.a, 0),
+                m.points_pending != func.coalesce(remaining.c.p, 0)))
+    for r in conn.execute(query):
+        yield (f"member {r[0]}: balances available/pending {r[1]}/{r[2]} but open lots hold "
+               f"{r[3]}/{r[4]}")
+
+
+def _transactions(conn: Connection) -> Iterator[str]:
+    earned = (
+        select(e.source_id, func.sum(e.points).label("earned"))
+        .where(e.kind == "earn", e.source_type == "transaction").group_by(e.source_id).subquery()
+    )
+    query = select(tx.transaction_id, tx.points_earned, tx.points_clawed_back,
+                   func.coalesce(earned.c.earned, 0)).select_from(
+        t.transactions.outerjoin(earned, earned.c.source_id == tx.transaction_id)
+    ).where(tx.type == "purchase", or_(
+        tx.points_clawed_back > tx.points_earned,
+        tx.points_earned != func.coalesce(earned.c.earned, 0),
+    ))
+    for r in conn.execute(query):
+        yield (f"purchase {r[0]}: earned {r[1]} (entries {r[3]}), clawed back {r[2]}")
+    keys = t.idempotency_keys.c
+    missing = select(tx.transaction_id).select_from(
+        t.transactions.outerjoin(t.idempotency_keys, and_(
+            keys.scope == literal("transaction"), keys.key == tx.transaction_id))
+    ).where(keys.key.is_(None))
+    for row in conn.execute(missing):
+        yield f"transaction {row[0]} has no idempotency record"
+    lines = t.transaction_lines.c
+    over = select(lines.transaction_id, lines.line_no).where(
+        or_(lines.returned_quantity > lines.quantity, lines.returned_quantity < 0))
+    for line in conn.execute(over):
+        yield f"transaction {line[0]} line {line[1]}: more returned than bought"
+
+
+def verify_ledger(ctx: ServiceContext) -> list[str]:
+    """Every invariant violation found; an empty list means the ledger is consistent."""
+    with ctx.uow(read_only=True) as uow:
+        conn = uow.connection
+        problems = [*_balance_drift(conn), *_lot_drift(conn), *_lots_match_balances(conn),
+                    *_transactions(conn)]
+    return problems

@@ -1,0 +1,402 @@
+"""Repositories: the SQL the use cases need, one class per area, over one open connection."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, case, func, insert, or_, select, update
+
+from loyalty.domain.ledger import Account, Entry, Lot
+from loyalty.domain.model import Member, MemberStats
+from loyalty.store import tables as t
+from loyalty.store.types import from_units
+
+
+class MemberRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def get(self, member_id: str, *, lock: bool = False) -> Row[Any] | None:
+        """The member row; with `lock`, held until commit (row lock on PostgreSQL; SQLite's
+        write transaction is already exclusive)."""
+        query = select(t.members).where(t.members.c.member_id == member_id)
+        if lock and self.conn.dialect.name != "sqlite":
+            query = query.with_for_update()
+        return self.conn.execute(query).first()
+
+    def conflict(self, member_id: str | None, email: str | None, phone: str | None) -> str | None:
+        """Which identifier (member_id, email, phone) is already taken, if any."""
+        c = t.members.c
+        checks = [("member_id", c.member_id, member_id), ("email", c.email, email),
+                  ("phone", c.phone, phone)]
+        for name, column, value in checks:
+            if value is not None and self.conn.execute(
+                select(t.members.c.member_id).where(column == value)
+            ).first():
+                return name
+        return None
+
+    def insert(self, values: dict[str, Any]) -> None:
+        self.conn.execute(insert(t.members).values(**values))
+
+    def update(self, member_id: str, **values: Any) -> None:
+        self.conn.execute(
+            update(t.members).where(t.members.c.member_id == member_id).values(**values)
+        )
+
+    @staticmethod
+    def to_domain(row: Row[Any]) -> Member:
+        return Member(
+            member_id=row.member_id, name=row.name, email=row.email, phone=row.phone,
+            birth_date=row.birth_date, gender=row.gender, region=row.region,
+            enrolled_at=row.enrolled_at, channel=row.channel, tier=row.tier, vip=row.vip,
+            lifecycle_stage=row.lifecycle_stage, tags=tuple(row.tags or ()),
+            attributes=dict(row.attributes or {}),
+        )
+
+
+class TransactionRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def stats(self, member: Row[Any], as_of: datetime) -> MemberStats:
+        """Spend and visits over 30/90/365 days before `as_of`, net of returns, in one query."""
+        tx = t.transactions.c
+        since = {days: as_of - timedelta(days=days) for days in (30, 90, 365)}
+
+        def window(days: int, value: Any) -> Any:
+            return func.coalesce(func.sum(case((tx.occurred_at >= since[days], value), else_=0)), 0)
+
+        visit = case((tx.type == "purchase", 1), else_=0)
+        row = self.conn.execute(
+            select(
+                window(30, tx.total), window(90, tx.total), window(365, tx.total),
+                window(30, visit), window(90, visit), window(365, visit),
+            ).where(tx.member_id == member.member_id, tx.occurred_at >= since[365],
+                    tx.occurred_at <= as_of)
+        ).one()
+        last = member.last_purchase_at
+        return MemberStats(
+            spend_30d=from_units(row[0]), spend_90d=from_units(row[1]),
+            spend_365d=from_units(row[2]), visits_30d=int(row[3]), visits_90d=int(row[4]),
+            visits_365d=int(row[5]), lifetime_spend=member.lifetime_spend,
+            lifetime_visits=member.lifetime_visits,
+            days_since_last_purchase=None if last is None else max(0, (as_of - last).days),
+            categories_bought=tuple(member.categories or ()),
+            points_available=member.points_available, points_lifetime=member.points_lifetime,
+        )
+
+    def get(self, transaction_id: str) -> Row[Any] | None:
+        return self.conn.execute(
+            select(t.transactions).where(t.transactions.c.transaction_id == transaction_id)
+        ).first()
+
+    def lines(self, transaction_id: str) -> Sequence[Row[Any]]:
+        return self.conn.execute(
+            select(t.transaction_lines)
+            .where(t.transaction_lines.c.transaction_id == transaction_id)
+            .order_by(t.transaction_lines.c.line_no)
+        ).all()
+
+    def insert(self, values: dict[str, Any], lines: list[dict[str, Any]]) -> None:
+        self.conn.execute(insert(t.transactions).values(**values))
+        if lines:
+            self.conn.execute(insert(t.transaction_lines), lines)
+
+    def update(self, transaction_id: str, **values: Any) -> None:
+        self.conn.execute(
+            update(t.transactions)
+            .where(t.transactions.c.transaction_id == transaction_id)
+            .values(**values)
+        )
+
+    def set_returned(self, transaction_id: str, returned: dict[int, int]) -> None:
+        for line_no, quantity in returned.items():
+            self.conn.execute(
+                update(t.transaction_lines)
+                .where(t.transaction_lines.c.transaction_id == transaction_id,
+                       t.transaction_lines.c.line_no == line_no)
+                .values(returned_quantity=quantity)
+            )
+
+    def insert_event(self, values: dict[str, Any]) -> None:
+        self.conn.execute(insert(t.events).values(**values))
+
+
+class LedgerRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def account(self, member: Row[Any], *, as_of: datetime | None = None) -> Account:
+        """The member's balances with their open lots: all of them, or with `as_of` only those
+        due to activate or expire by then (enough to settle and to earn)."""
+        lots = t.point_lots.c
+        query = select(t.point_lots).where(lots.member_id == member.member_id, lots.remaining > 0)
+        if as_of is not None:
+            query = query.where(
+                or_(and_(lots.state == "pending", lots.pending_until <= as_of),
+                    lots.expires_at <= as_of)
+            )
+        loaded = [
+            Lot(r.member_id, r.source_type, r.source_id, r.rule_id, r.earned, r.remaining,
+                r.state, r.earned_at, r.pending_until, r.expires_at, lot_id=r.lot_id)
+            for r in self.conn.execute(query.order_by(lots.lot_id))
+        ]
+        return Account(member.member_id, member.points_available, member.points_pending,
+                       member.points_debt, member.points_lifetime, lots=loaded)
+
+    def save(self, account: Account, recorded_at: datetime) -> None:
+        """Persist new lots, changed lots and the new entries of `account`, in few statements."""
+        if account.new_lots:
+            rows = [
+                {"member_id": lot.member_id, "source_type": lot.source_type,
+                 "source_id": lot.source_id, "rule_id": lot.rule_id, "earned": lot.earned,
+                 "remaining": lot.remaining, "state": lot.state, "earned_at": lot.earned_at,
+                 "pending_until": lot.pending_until, "expires_at": lot.expires_at}
+                for lot in account.new_lots
+            ]
+            ids = self.conn.execute(
+                insert(t.point_lots).returning(t.point_lots.c.lot_id, sort_by_parameter_order=True),
+                rows,
+            ).scalars().all()
+            for lot, lot_id in zip(account.new_lots, ids, strict=True):
+                lot.lot_id = lot_id
+                lot.changed = False
+        for lot in account.lots:
+            if lot.changed and lot.lot_id is not None:
+                self.conn.execute(
+                    update(t.point_lots).where(t.point_lots.c.lot_id == lot.lot_id)
+                    .values(remaining=lot.remaining, state=lot.state)
+                )
+                lot.changed = False
+        if account.entries:
+            self.conn.execute(insert(t.ledger_entries),
+                              [self._entry_row(account.member_id, e, recorded_at)
+                               for e in account.entries])
+        account.new_lots.clear()
+        account.entries.clear()
+
+    @staticmethod
+    def _entry_row(member_id: str, entry: Entry, recorded_at: datetime) -> dict[str, Any]:
+        return {
+            "member_id": member_id, "kind": entry.kind, "bucket": entry.bucket,
+            "points": entry.points, "lot_id": entry.lot.lot_id if entry.lot else None,
+            "source_type": entry.source_type, "source_id": entry.source_id,
+            "rule_id": entry.rule_id, "ruleset_version": entry.ruleset_version,
+            "campaign": entry.campaign, "reason": entry.reason,
+            "occurred_at": entry.occurred_at, "recorded_at": recorded_at,
+        }
+
+    def page(self, member_id: str, *, limit: int, cursor: int | None) -> Sequence[Row[Any]]:
+        e = t.ledger_entries.c
+        query = select(t.ledger_entries).where(e.member_id == member_id)
+        if cursor is not None:
+            query = query.where(e.entry_id < cursor)
+        return self.conn.execute(query.order_by(e.entry_id.desc()).limit(limit)).all()
+
+    def next_expiry(self, member_id: str, as_of: datetime) -> tuple[int, datetime] | None:
+        lots = t.point_lots.c
+        row = self.conn.execute(
+            select(lots.expires_at, func.sum(lots.remaining))
+            .where(lots.member_id == member_id, lots.remaining > 0, lots.expires_at > as_of)
+            .group_by(lots.expires_at).order_by(lots.expires_at).limit(1)
+        ).first()
+        return None if row is None else (int(row[1]), row[0])
+
+    def source_earned(self, source_id: str) -> int:
+        e = t.ledger_entries.c
+        return int(self.conn.execute(
+            select(func.coalesce(func.sum(e.points), 0))
+            .where(e.source_id == source_id, e.kind == "earn")
+        ).scalar_one())
+
+
+class IdempotencyRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def get(self, scope: str, key: str) -> Row[Any] | None:
+        k = t.idempotency_keys.c
+        return self.conn.execute(
+            select(t.idempotency_keys).where(k.scope == scope, k.key == key)
+        ).first()
+
+    def put(self, scope: str, key: str, *, member_id: str, fingerprint: str, status: int,
+            response: dict[str, Any], created_at: datetime) -> None:
+        self.conn.execute(insert(t.idempotency_keys).values(
+            scope=scope, key=key, member_id=member_id, fingerprint=fingerprint,
+            status_code=status, response=response, created_at=created_at,
+        ))
+
+
+class ProgrammeRepository:
+    """Rule versions, keys, catalogue counters, and what rules grant: rewards, offers,
+    privileges, tags, tiers, notifications, and limit usage."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    # rule versions
+    def latest_rule_version_number(self) -> int | None:
+        value = self.conn.execute(select(func.max(t.rule_versions.c.version))).scalar()
+        return None if value is None else int(value)
+
+    def rule_version(self, version: int) -> Row[Any] | None:
+        return self.conn.execute(
+            select(t.rule_versions).where(t.rule_versions.c.version == version)
+        ).first()
+
+    def rule_versions(self) -> Sequence[Any]:
+        c = t.rule_versions.c
+        return self.conn.execute(
+            select(c.version, c.content_hash, c.activated_at, c.activated_by)
+            .order_by(c.version.desc())
+        ).all()
+
+    def add_rule_version(self, values: dict[str, Any]) -> None:
+        self.conn.execute(insert(t.rule_versions).values(**values))
+
+    # api keys
+    def add_key(self, values: dict[str, Any]) -> None:
+        self.conn.execute(insert(t.api_keys).values(**values))
+
+    def key(self, key_id: str) -> Row[Any] | None:
+        return self.conn.execute(select(t.api_keys).where(t.api_keys.c.key_id == key_id)).first()
+
+    def api_keys(self) -> Sequence[Row[Any]]:
+        return self.conn.execute(select(t.api_keys).order_by(t.api_keys.c.created_at)).all()
+
+    def revoke_key(self, key_id: str, at: datetime) -> int:
+        return self.conn.execute(
+            update(t.api_keys).where(t.api_keys.c.key_id == key_id,
+                                     t.api_keys.c.revoked_at.is_(None))
+            .values(revoked_at=at)
+        ).rowcount
+
+    # catalogue
+    def redeemed_counts(self) -> dict[str, int]:
+        return {r.reward_id: int(r.redeemed) for r in self.conn.execute(select(t.reward_counters))}
+
+    def lock_reward_counter(self, reward_id: str) -> int:
+        """The number redeemed so far, with the counter row locked until commit."""
+        c = t.reward_counters.c
+        query = select(c.redeemed).where(c.reward_id == reward_id)
+        if self.conn.dialect.name != "sqlite":
+            query = query.with_for_update()
+        value = self.conn.execute(query).scalar()
+        if value is None:
+            self.conn.execute(insert(t.reward_counters).values(reward_id=reward_id, redeemed=0))
+            return 0
+        return int(value)
+
+    def add_redeemed(self, reward_id: str, quantity: int) -> None:
+        c = t.reward_counters.c
+        self.conn.execute(update(t.reward_counters).where(c.reward_id == reward_id)
+                          .values(redeemed=c.redeemed + quantity))
+
+    # grants
+    def add_member_rewards(self, rows: Iterable[dict[str, Any]]) -> None:
+        rows = list(rows)
+        if rows:
+            self.conn.execute(insert(t.member_rewards), rows)
+
+    def add_offers(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            self.conn.execute(insert(t.offers), rows)
+
+    def open_offers(self, member_id: str, as_of: datetime) -> Sequence[Row[Any]]:
+        o = t.offers.c
+        return self.conn.execute(
+            select(t.offers).where(o.member_id == member_id, o.status == "open",
+                                   o.valid_until > as_of).order_by(o.id)
+        ).all()
+
+    def use_offer(self, offer_pk: int, at: datetime, transaction_id: str) -> None:
+        self.conn.execute(update(t.offers).where(t.offers.c.id == offer_pk)
+                          .values(status="used", used_at=at, used_transaction_id=transaction_id))
+
+    def add_privileges(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            self.conn.execute(insert(t.privileges), rows)
+
+    def revoke_privilege(self, member_id: str, privilege: str, at: datetime) -> None:
+        p = t.privileges.c
+        self.conn.execute(update(t.privileges).where(
+            p.member_id == member_id, p.privilege == privilege, p.revoked_at.is_(None)
+        ).values(revoked_at=at))
+
+    def active_privileges(self, member_id: str, as_of: datetime) -> Sequence[Any]:
+        p = t.privileges.c
+        return self.conn.execute(
+            select(p.privilege, func.max(p.valid_until).label("valid_until"),
+                   func.count(p.id).label("grants"),
+                   func.count(p.valid_until).label("bounded"))
+            .where(p.member_id == member_id, p.granted_at <= as_of,
+                   or_(p.revoked_at.is_(None), p.revoked_at > as_of),
+                   or_(p.valid_until.is_(None), p.valid_until > as_of))
+            .group_by(p.privilege).order_by(p.privilege)
+        ).all()
+
+    def member_rewards(self, member_id: str, as_of: datetime) -> Sequence[Row[Any]]:
+        r = t.member_rewards.c
+        return self.conn.execute(
+            select(t.member_rewards).where(
+                r.member_id == member_id, or_(r.valid_until.is_(None), r.valid_until > as_of)
+            ).order_by(r.id)
+        ).all()
+
+    def add_tier_change(self, values: dict[str, Any]) -> None:
+        self.conn.execute(insert(t.tier_history).values(**values))
+
+    def add_notifications(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            self.conn.execute(insert(t.notifications), rows)
+
+    # limits
+    def usage(self, member_id: str, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """Times each (rule_id, period_key) has applied to the member."""
+        if not keys:
+            return {}
+        u = t.rule_usage.c
+        rows = self.conn.execute(
+            select(u.rule_id, u.period_key, u.times).where(
+                u.member_id == member_id, u.rule_id.in_({k[0] for k in keys})
+            )
+        ).all()
+        return {(r.rule_id, r.period_key): int(r.times) for r in rows}
+
+    def add_usage(self, member_id: str, rule_id: str, period_key: str, points: int,
+                  existing: bool) -> None:
+        u = t.rule_usage.c
+        if existing:
+            self.conn.execute(update(t.rule_usage).where(
+                u.member_id == member_id, u.rule_id == rule_id, u.period_key == period_key
+            ).values(times=u.times + 1, points=u.points + points))
+        else:
+            self.conn.execute(insert(t.rule_usage).values(
+                member_id=member_id, rule_id=rule_id, period_key=period_key, times=1,
+                points=points))
+
+    def lock_budget(self, rule_id: str) -> int:
+        """Points a budgeted rule has given so far, locked until commit."""
+        b = t.rule_budgets.c
+        query = select(b.points_used).where(b.rule_id == rule_id)
+        if self.conn.dialect.name != "sqlite":
+            query = query.with_for_update()
+        value = self.conn.execute(query).scalar()
+        if value is None:
+            self.conn.execute(insert(t.rule_budgets).values(rule_id=rule_id, points_used=0))
+            return 0
+        return int(value)
+
+    def spend_budget(self, rule_id: str, points: int) -> None:
+        b = t.rule_budgets.c
+        self.conn.execute(update(t.rule_budgets).where(b.rule_id == rule_id)
+                          .values(points_used=b.points_used + points))
+
+
+def money(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)

@@ -1,0 +1,291 @@
+"""The database schema, as SQLAlchemy Core tables. Alembic migrations are generated from this."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from loyalty.store.types import Money, UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Id = BigInteger().with_variant(Integer, "sqlite")
+
+members = Table(
+    "members",
+    metadata,
+    Column("member_id", String(64), primary_key=True),
+    Column("name", String(200)),
+    Column("email", String(320), unique=True),
+    Column("phone", String(40), unique=True),
+    Column("birth_date", Date),
+    Column("gender", String(20)),
+    Column("region", String(100)),
+    Column("enrolled_at", UTCDateTime(), nullable=False),
+    Column("channel", String(40)),
+    Column("attributes", JSON, nullable=False),
+    Column("tags", JSON, nullable=False),
+    Column("tier", String(40), nullable=False),
+    Column("tier_since", UTCDateTime()),
+    Column("vip", Boolean, nullable=False, default=False),
+    Column("lifecycle_stage", String(20), nullable=False),
+    Column("points_available", BigInteger, nullable=False, default=0),
+    Column("points_pending", BigInteger, nullable=False, default=0),
+    Column("points_debt", BigInteger, nullable=False, default=0),
+    Column("points_lifetime", BigInteger, nullable=False, default=0),
+    Column("lifetime_spend", Money(), nullable=False, default=0),
+    Column("lifetime_visits", Integer, nullable=False, default=0),
+    Column("last_purchase_at", UTCDateTime()),
+    Column("categories", JSON, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+transactions = Table(
+    "transactions",
+    metadata,
+    Column("transaction_id", String(128), primary_key=True),
+    Column("member_id", String(64), ForeignKey("members.member_id"), nullable=False),
+    Column("type", String(20), nullable=False),
+    Column("occurred_at", UTCDateTime(), nullable=False),
+    Column("recorded_at", UTCDateTime(), nullable=False),
+    Column("store_id", String(64)),
+    Column("channel", String(40)),
+    Column("currency", String(8)),
+    Column("total", Money(), nullable=False),
+    Column("original_transaction_id", String(128), ForeignKey("transactions.transaction_id")),
+    Column("ruleset_version", String(20)),
+    Column("points_earned", BigInteger, nullable=False, default=0),
+    Column("points_clawed_back", BigInteger, nullable=False, default=0),
+    Column("returned_total", Money(), nullable=False, default=0),
+    Index("ix_transactions_member_time", "member_id", "occurred_at"),
+)
+
+transaction_lines = Table(
+    "transaction_lines",
+    metadata,
+    Column(
+        "transaction_id",
+        String(128),
+        ForeignKey("transactions.transaction_id"),
+        primary_key=True,
+    ),
+    Column("line_no", Integer, primary_key=True),
+    Column("sku", String(64), nullable=False),
+    Column("category", String(64), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("unit_price", Money(), nullable=False),
+    Column("returned_quantity", Integer, nullable=False, default=0),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("event_id", String(128), primary_key=True),
+    Column("member_id", String(64), ForeignKey("members.member_id"), nullable=False),
+    Column("type", String(40), nullable=False),
+    Column("occurred_at", UTCDateTime(), nullable=False),
+    Column("recorded_at", UTCDateTime(), nullable=False),
+    Column("attributes", JSON, nullable=False),
+    Column("ruleset_version", String(20)),
+    Index("ix_events_member_time", "member_id", "occurred_at"),
+)
+
+point_lots = Table(
+    "point_lots",
+    metadata,
+    Column("lot_id", Id, primary_key=True, autoincrement=True),
+    Column("member_id", String(64), ForeignKey("members.member_id"), nullable=False),
+    Column("source_type", String(20), nullable=False),
+    Column("source_id", String(128), nullable=False),
+    Column("rule_id", String(100)),
+    Column("earned", BigInteger, nullable=False),
+    Column("remaining", BigInteger, nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("earned_at", UTCDateTime(), nullable=False),
+    Column("pending_until", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime()),
+    Index("ix_point_lots_member_open", "member_id", "state", "expires_at"),
+    Index("ix_point_lots_source", "source_id"),
+)
+
+ledger_entries = Table(
+    "ledger_entries",
+    metadata,
+    Column("entry_id", Id, primary_key=True, autoincrement=True),
+    Column("member_id", String(64), ForeignKey("members.member_id"), nullable=False),
+    Column("kind", String(30), nullable=False),
+    Column("bucket", String(10), nullable=False),
+    Column("points", BigInteger, nullable=False),
+    Column("lot_id", Id, ForeignKey("point_lots.lot_id")),
+    Column("source_type", String(20), nullable=False),
+    Column("source_id", String(128), nullable=False),
+    Column("rule_id", String(100)),
+    Column("ruleset_version", String(20)),
+    Column("campaign", String(100)),
+    Column("reason", Text, nullable=False),
+    Column("occurred_at", UTCDateTime(), nullable=False),
+    Column("recorded_at", UTCDateTime(), nullable=False),
+    Index("ix_ledger_entries_member", "member_id", "entry_id"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("scope", String(20), primary_key=True),
+    Column("key", String(128), primary_key=True),
+    Column("member_id", String(64)),
+    Column("fingerprint", String(64), nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("response", JSON, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+rule_usage = Table(
+    "rule_usage",
+    metadata,
+    Column("member_id", String(64), primary_key=True),
+    Column("rule_id", String(100), primary_key=True),
+    Column("period_key", String(10), primary_key=True),
+    Column("times", Integer, nullable=False),
+    Column("points", BigInteger, nullable=False),
+)
+
+rule_budgets = Table(
+    "rule_budgets",
+    metadata,
+    Column("rule_id", String(100), primary_key=True),
+    Column("points_used", BigInteger, nullable=False),
+)
+
+member_rewards = Table(
+    "member_rewards",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("member_id", String(64), ForeignKey("members.member_id"), nullable=False),
+    Column("reward_id", String(64), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("voucher_code", String(40), nullable=False, unique=True),
+    Column("source_type", String(20), nullable=False),
+    Column("source_id", String(128), nullable=False),
+    Column("rule_id", String(100)),
+    Column("ruleset_version", String(20)),
+    Column("campaign", String(100)),
+    Column("points_spent", BigInteger, nullable=False, default=0),
+    Column("granted_at", UTCDateTime(), nullable=False),
+    Column("valid_until", UTCDateTime()),
+    Index("ix_member_rewards_member", "member_id"),
+)
+
+reward_counters = Table(
+    "reward_counters",
+    metadata,
+    Column("reward_id", String(64), primary_key=True),
+    Column("redeemed", BigInteger, nullable=False),
+)
+
+offers = Table(
+    "offers",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("member_id", String(64), ForeignKey("members.member_id"), nullable=False),
+    Column("offer_code", String(64), nullable=False),
+    Column("benefit", String(30), nullable=False),
+    Column("value", Money(), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("issued_at", UTCDateTime(), nullable=False),
+    Column("valid_until", UTCDateTime(), nullable=False),
+    Column("used_at", UTCDateTime()),
+    Column("used_transaction_id", String(128)),
+    Column("source_id", String(128), nullable=False),
+    Column("rule_id", String(100)),
+    Column("ruleset_version", String(20)),
+    Column("campaign", String(100)),
+    Index("ix_offers_member", "member_id", "status"),
+)
+
+privileges = Table(
+    "privileges",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("member_id", String(64), ForeignKey("members.member_id"), nullable=False),
+    Column("privilege", String(64), nullable=False),
+    Column("granted_at", UTCDateTime(), nullable=False),
+    Column("valid_until", UTCDateTime()),
+    Column("revoked_at", UTCDateTime()),
+    Column("source_id", String(128), nullable=False),
+    Column("rule_id", String(100)),
+    Column("ruleset_version", String(20)),
+    Index("ix_privileges_member", "member_id"),
+)
+
+tier_history = Table(
+    "tier_history",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("member_id", String(64), ForeignKey("members.member_id"), nullable=False),
+    Column("from_tier", String(40)),
+    Column("to_tier", String(40), nullable=False),
+    Column("changed_at", UTCDateTime(), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("source_id", String(128)),
+    Column("rule_id", String(100)),
+    Column("ruleset_version", String(20)),
+    Index("ix_tier_history_member", "member_id"),
+)
+
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("member_id", String(64), ForeignKey("members.member_id"), nullable=False),
+    Column("notification", String(64), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("source_id", String(128), nullable=False),
+    Column("rule_id", String(100)),
+    Column("ruleset_version", String(20)),
+)
+
+rule_versions = Table(
+    "rule_versions",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    Column("content_hash", String(64), nullable=False),
+    Column("files", JSON, nullable=False),
+    Column("activated_at", UTCDateTime(), nullable=False),
+    Column("activated_by", String(100), nullable=False),
+    UniqueConstraint("version"),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_id", String(32), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("key_hash", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime()),
+)

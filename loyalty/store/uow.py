@@ -1,0 +1,113 @@
+"""The unit of work: one database transaction that rolls back unless committed."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from types import TracebackType
+from typing import TypeVar
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from loyalty.store.repositories import (
+    IdempotencyRepository,
+    LedgerRepository,
+    MemberRepository,
+    ProgrammeRepository,
+    TransactionRepository,
+)
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03"}
+
+
+class SqlUnitOfWork:
+    """`with uow:` opens a transaction (BEGIN IMMEDIATE on SQLite); no commit means rollback."""
+
+    def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
+        self.engine = engine
+        self.read_only = read_only
+        self._conn: Connection | None = None
+
+    def __enter__(self) -> SqlUnitOfWork:
+        conn = self.engine.connect()
+        if self.read_only:
+            conn = conn.execution_options(read_only=True)
+        conn.begin()
+        self._conn = conn
+        self.members = MemberRepository(conn)
+        self.transactions = TransactionRepository(conn)
+        self.ledger = LedgerRepository(conn)
+        self.idempotency = IdempotencyRepository(conn)
+        self.programme = ProgrammeRepository(conn)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        conn = self._conn
+        self._conn = None
+        if conn is None:
+            return
+        try:
+            if conn.in_transaction():
+                conn.rollback()
+        finally:
+            conn.close()
+
+    @property
+    def connection(self) -> Connection:
+        if self._conn is None:
+            raise RuntimeError("unit of work used outside its `with` block")
+        return self._conn
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def commit(self) -> None:
+        self.connection.commit()
+
+    def rollback(self) -> None:
+        self.connection.rollback()
+
+
+def is_retryable(error: BaseException) -> bool:
+    """Serialisation failures, deadlocks, lock timeouts and a busy SQLite are worth another try."""
+    if isinstance(error, IntegrityError):
+        return True
+    if isinstance(error, DBAPIError):
+        orig = error.orig
+        sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+        if sqlstate in RETRYABLE_SQLSTATES:
+            return True
+        if isinstance(error, OperationalError) and "locked" in str(orig).lower():
+            return True
+    return False
+
+
+def run_with_retry(attempt: Callable[[], T], *, retries: int = 8) -> T:
+    """Run `attempt` (which opens its own unit of work), again on a retryable database error.
+
+    An IntegrityError is retried too: a concurrent request committed the same idempotency key or
+    unique value first, and the next attempt sees it and answers accordingly.
+    """
+    for number in range(retries + 1):
+        try:
+            return attempt()
+        except DBAPIError as error:
+            if number == retries or not is_retryable(error):
+                raise
+            delay = min(0.2, 0.005 * (2**number)) * (0.5 + random.random())
+            log.info("retrying after %s (attempt %d)", type(error.orig).__name__, number + 1)
+            time.sleep(delay)
+    raise AssertionError("unreachable")

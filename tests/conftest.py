@@ -1,0 +1,111 @@
+"""Shared fixtures: a fresh migrated database per test (SQLite by default, PostgreSQL when
+LOYALTY_TEST_DATABASE_URL names one), the app, a test client and API keys per role."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+from loyalty import create_app
+from loyalty.services.context import ServiceContext
+from loyalty.services.keys import create_key
+from loyalty.store.db import make_engine
+from loyalty.store.migrate import upgrade
+from loyalty.store.tables import metadata
+
+ROOT = Path(__file__).resolve().parent.parent
+RULES_DIR = ROOT / "rules"
+POSTGRES_URL = os.environ.get("LOYALTY_TEST_DATABASE_URL", "")
+
+
+def on_postgres() -> bool:
+    return POSTGRES_URL.startswith("postgresql")
+
+
+@pytest.fixture(scope="session")
+def _template_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Migrate once per session: a SQLite file to copy, or the PostgreSQL database itself."""
+    if on_postgres():
+        engine = make_engine(POSTGRES_URL)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        upgrade(engine)
+        engine.dispose()
+        return POSTGRES_URL
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return str(path)
+
+
+@pytest.fixture
+def database_url(_template_db: str, tmp_path: Path) -> str:
+    """A database with the current schema and no rows."""
+    if on_postgres():
+        engine = make_engine(_template_db)
+        names = ", ".join(table.name for table in metadata.sorted_tables)
+        with engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        engine.dispose()
+        return _template_db
+    target = tmp_path / "loyalty.db"
+    shutil.copyfile(_template_db, target)
+    return f"sqlite:///{target}"
+
+
+@pytest.fixture
+def app_config(database_url: str) -> dict[str, Any]:
+    return {"database_url": database_url, "rules_dir": str(RULES_DIR),
+            "rules_refresh_seconds": 0.0, "key_cache_seconds": 0.0}
+
+
+@pytest.fixture
+def app(app_config: dict[str, Any]) -> Iterator[Flask]:
+    application = create_app(app_config)
+    application.config["TESTING"] = True
+    yield application
+    application.extensions["loyalty"].engine.dispose()
+
+
+@pytest.fixture
+def ctx(app: Flask) -> ServiceContext:
+    context: ServiceContext = app.extensions["loyalty"]
+    return context
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def make_key(ctx: ServiceContext) -> Callable[[str], str]:
+    """A new API key with the given role."""
+
+    def make(role: str) -> str:
+        return create_key(ctx, role, f"test-{role}")[0]
+
+    return make
+
+
+@pytest.fixture
+def auth(make_key: Callable[[str], str]) -> Callable[[str], dict[str, str]]:
+    """Authorization headers for a role, one key per role per test."""
+    keys: dict[str, str] = {}
+
+    def headers(role: str = "pos") -> dict[str, str]:
+        if role not in keys:
+            keys[role] = make_key(role)
+        return {"Authorization": f"Bearer {keys[role]}"}
+
+    return headers

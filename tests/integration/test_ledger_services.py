@@ -1,0 +1,183 @@
+"""The ledger through the use cases, on a real database (SQLite, or PostgreSQL in CI)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from loyalty.domain.errors import (
+    IdempotencyConflict,
+    InsufficientPoints,
+    MemberExists,
+    OutOfStock,
+    ReturnExceedsPurchase,
+    UnknownMember,
+    UnknownTransaction,
+)
+from loyalty.services.context import ServiceContext
+from loyalty.services.verify import verify_ledger
+from loyalty.store import tables as t
+from tests.integration.helpers import T0, enrol, give_back, points, purchase, redeem
+
+FRIDGE = ("FRIDGE-300", "appliances", 1, "3999.00")
+FILTERS = ("FILTER-1", "accessories", 2, "49.50")
+LATER = T0 + timedelta(days=60)
+WELCOME = 100  # points the bundled rules give on enrolment
+
+
+@pytest.fixture
+def member(ctx: ServiceContext) -> str:
+    ctx.clock = lambda: T0
+    return str(enrol(ctx)["member_id"])
+
+
+def test_purchase_earns_pending_points_recorded_with_rule_and_version(
+    ctx: ServiceContext, member: str
+) -> None:
+    body = purchase(ctx, "S-1", [FRIDGE, FILTERS]).body
+    assert body["points"]["earned"] == 4098
+    assert body["balance"]["pending"] == 4098
+    assert all(d["ruleset_version"] for d in body["decisions"])
+    assert points(ctx)["pending"] == 4098
+    assert points(ctx, as_of=LATER)["available"] == WELCOME + 4098
+    assert verify_ledger(ctx) == []
+
+
+def test_same_id_same_body_replays_and_other_body_conflicts(
+    ctx: ServiceContext, member: str
+) -> None:
+    first = purchase(ctx, "S-1", [FRIDGE])
+    again = purchase(ctx, "S-1", [FRIDGE])
+    assert again.replayed and again.body == first.body and again.status == first.status
+    with pytest.raises(IdempotencyConflict):
+        purchase(ctx, "S-1", [FILTERS])
+    assert points(ctx)["pending"] == 3999
+
+
+def test_dry_run_answers_the_same_and_records_nothing(ctx: ServiceContext, member: str) -> None:
+    dry = purchase(ctx, "S-1", [FRIDGE], dry_run=True)
+    assert dry.body["points"]["earned"] == 3999
+    assert points(ctx)["pending"] == 0
+    real = purchase(ctx, "S-1", [FRIDGE])
+    assert real.status == 201 and real.body["points"] == dry.body["points"]
+
+
+def test_partial_then_full_return_never_claws_back_more_than_earned(
+    ctx: ServiceContext, member: str
+) -> None:
+    purchase(ctx, "S-1", [FRIDGE, FILTERS])
+    first = give_back(ctx, "R-1", "S-1", [("FILTER-1", 1)]).body
+    assert first["points"]["clawed_back"] == 49  # 49.5 points' worth: fractions stay with Ann
+    second = give_back(ctx, "R-2", "S-1", [("FILTER-1", 1)]).body
+    assert second["points"]["clawed_back"] == 50  # 99 in all for both filters
+    third = give_back(ctx, "R-3", "S-1", [("FRIDGE-300", 1)]).body
+    assert third["points"]["clawed_back"] == 4098 - 99
+    assert points(ctx)["pending"] == 0
+    with pytest.raises(ReturnExceedsPurchase):
+        give_back(ctx, "R-4", "S-1", [("FILTER-1", 1)])
+    assert verify_ledger(ctx) == []
+
+
+def test_return_of_more_than_bought_changes_nothing(ctx: ServiceContext, member: str) -> None:
+    purchase(ctx, "S-1", [FILTERS])
+    with pytest.raises(ReturnExceedsPurchase):
+        give_back(ctx, "R-1", "S-1", [("FILTER-1", 3)])
+    with pytest.raises(ReturnExceedsPurchase):
+        give_back(ctx, "R-1", "S-1", [("NEVER-BOUGHT", 1)])
+    assert points(ctx)["pending"] == 99
+    with ctx.uow(read_only=True) as uow:
+        assert uow.transactions.get("R-1") is None
+
+
+def test_return_against_another_members_purchase_is_refused(
+    ctx: ServiceContext, member: str
+) -> None:
+    enrol(ctx, "M-2002", email="bob@example.com")
+    purchase(ctx, "S-1", [FRIDGE], member_id="M-2002")
+    with pytest.raises(UnknownTransaction):
+        give_back(ctx, "R-1", "S-1", [("FRIDGE-300", 1)])
+
+
+def test_redemption_with_too_few_points_changes_nothing(ctx: ServiceContext, member: str) -> None:
+    purchase(ctx, "S-1", [FILTERS])
+    ctx.clock = lambda: LATER
+    reward = cheapest(ctx)
+    with pytest.raises(InsufficientPoints):
+        redeem(ctx, "RD-1", reward.reward_id, quantity=10_000)
+    assert points(ctx)["available"] == WELCOME + 99
+    with ctx.uow(read_only=True) as uow:
+        assert uow.idempotency.get("redemption", "RD-1") is None
+    assert verify_ledger(ctx) == []
+
+
+def test_redemption_of_a_sold_out_reward_changes_nothing(ctx: ServiceContext, member: str) -> None:
+    purchase(ctx, "S-1", [FRIDGE] * 1)
+    ctx.clock = lambda: LATER
+    book = ctx.rules.current()
+    limited = [r for r in book.policy.rewards if r.stock is not None and r.points_cost]
+    if not limited:
+        pytest.skip("the bundled catalogue has no reward with limited stock")
+    reward = limited[0]
+    with ctx.uow() as uow:
+        uow.programme.lock_reward_counter(reward.reward_id)
+        uow.programme.add_redeemed(reward.reward_id, reward.stock or 0)
+        uow.commit()
+    with pytest.raises(OutOfStock):
+        redeem(ctx, "RD-1", reward.reward_id)
+    assert points(ctx)["available"] == WELCOME + 3999
+
+
+def test_points_spent_then_returned_become_debt_repaid_by_later_earnings(
+    ctx: ServiceContext, member: str
+) -> None:
+    purchase(ctx, "S-1", [FRIDGE])
+    ctx.clock = lambda: LATER
+    reward = cheapest(ctx)
+    quantity = 3900 // (reward.points_cost or 1)
+    redeem(ctx, "RD-1", reward.reward_id, quantity=quantity)
+    left = WELCOME + 3999 - quantity * (reward.points_cost or 0)
+    give_back(ctx, "R-1", "S-1", [("FRIDGE-300", 1)], at=LATER)
+    assert points(ctx, as_of=LATER)["debt"] == 3999 - left
+    purchase(ctx, "S-2", [FRIDGE], at=LATER)
+    assert points(ctx, as_of=LATER)["debt"] == 0
+    assert verify_ledger(ctx) == []
+
+
+def test_unknown_member_and_duplicate_enrolment_are_refused(
+    ctx: ServiceContext, member: str
+) -> None:
+    with pytest.raises(UnknownMember):
+        purchase(ctx, "S-1", [FRIDGE], member_id="NOBODY")
+    with pytest.raises(MemberExists):
+        enrol(ctx, "M-9999", email=" M-1001@Example.COM ")
+    with pytest.raises(MemberExists):
+        enrol(ctx, "M-1001")
+
+
+def test_verify_reports_a_balance_that_drifted_from_its_entries(
+    ctx: ServiceContext, member: str
+) -> None:
+    purchase(ctx, "S-1", [FRIDGE])
+    with ctx.uow() as uow:
+        uow.connection.execute(update(t.members).values(points_pending=1))
+        uow.commit()
+    problems = verify_ledger(ctx)
+    assert problems and "M-1001" in problems[0]
+
+
+def test_every_ledger_entry_names_its_cause(ctx: ServiceContext, member: str) -> None:
+    purchase(ctx, "S-1", [FRIDGE, FILTERS])
+    give_back(ctx, "R-1", "S-1", [("FILTER-1", 1)])
+    with ctx.uow(read_only=True) as uow:
+        rows = uow.connection.execute(select(t.ledger_entries)).all()
+    assert rows
+    for row in rows:
+        assert row.source_id and row.reason and row.ruleset_version
+
+
+def cheapest(ctx: ServiceContext):  # type: ignore[no-untyped-def]
+    rewards = [r for r in ctx.rules.current().policy.rewards
+               if r.points_cost and r.stock is None]
+    return min(rewards, key=lambda r: r.points_cost or 0)

@@ -1,0 +1,95 @@
+"""The points account: lots, buckets and entries, without a database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from loyalty.domain.ledger import Account, Lot, Source
+
+T0 = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
+
+
+def src(source_id: str = "S1", at: datetime = T0) -> Source:
+    return Source("transaction", source_id, at, rule_id="base-earn", ruleset_version="1")
+
+
+def bucket_sum(account: Account, bucket: str) -> int:
+    return sum(entry.points for entry in account.entries if entry.bucket == bucket)
+
+
+def test_earning_creates_one_pending_lot_with_an_entry_per_rule() -> None:
+    account = Account("M1", 0, 0, 0, 0)
+    lot = account.earn([(100, "base", src()), (50, "gold", src())],
+                       pending_until=T0 + timedelta(days=14), expires_at=None)
+    assert lot is not None and lot.state == "pending" and lot.earned == 150
+    assert [e.points for e in account.entries] == [100, 50]
+    assert account.pending == 150 and account.available == 0 and account.lifetime == 150
+
+
+def test_earning_with_no_return_window_is_available_at_once() -> None:
+    account = Account("M1", 0, 0, 0, 0)
+    account.earn([(10, "base", src())], pending_until=T0, expires_at=None)
+    assert account.available == 10 and account.pending == 0
+
+
+def test_settle_activates_matured_lots_and_expires_old_ones() -> None:
+    account = Account("M1", 0, 0, 0, 0)
+    account.earn([(100, "a", src("S1"))], pending_until=T0 + timedelta(days=14),
+                 expires_at=T0 + timedelta(days=365))
+    account.settle(T0 + timedelta(days=13), src())
+    assert account.pending == 100
+    account.settle(T0 + timedelta(days=14), src())
+    assert (account.pending, account.available) == (0, 100)
+    account.settle(T0 + timedelta(days=365), src())
+    assert account.available == 0
+    assert bucket_sum(account, "available") == account.available
+    assert bucket_sum(account, "pending") == account.pending
+
+
+def test_spending_takes_the_soonest_expiring_lots_first() -> None:
+    late = Lot("M1", "transaction", "A", None, 100, 100, "available", T0, T0,
+               T0 + timedelta(days=300), lot_id=1)
+    soon = Lot("M1", "transaction", "B", None, 100, 100, "available", T0, T0,
+               T0 + timedelta(days=30), lot_id=2)
+    account = Account("M1", 200, 0, 0, 200, lots=[late, soon])
+    account.spend(150, "redeem", Source("redemption", "R1", T0))
+    assert (soon.remaining, late.remaining) == (0, 50)
+    assert account.available == 50
+
+
+def test_spending_more_than_available_is_refused() -> None:
+    account = Account("M1", 10, 0, 0, 10)
+    with pytest.raises(ValueError):
+        account.spend(11, "redeem", src())
+
+
+def test_clawback_takes_pending_points_before_available_ones() -> None:
+    available = Lot("M1", "transaction", "OLD", None, 100, 100, "available", T0, T0, None,
+                    lot_id=1)
+    pending = Lot("M1", "transaction", "NEW", None, 60, 60, "pending", T0,
+                  T0 + timedelta(days=14), None, lot_id=2)
+    account = Account("M1", 100, 60, 0, 160, lots=[available, pending])
+    shortfall = account.claw_back(80, "return", src("RET"), original_source_id="NEW",
+                                  shortfall="debt")
+    assert shortfall == 0
+    assert (pending.remaining, available.remaining) == (0, 80)
+    assert (account.pending, account.available) == (0, 80)
+
+
+def test_a_shortfall_becomes_debt_that_later_earnings_repay() -> None:
+    account = Account("M1", 0, 0, 0, 0)
+    assert account.claw_back(30, "return", src("RET"), original_source_id="X",
+                             shortfall="debt") == 30
+    assert account.debt == 30
+    lot = account.earn([(100, "base", src("S2"))], pending_until=T0, expires_at=None)
+    assert lot is not None and lot.remaining == 70
+    assert (account.debt, account.available) == (0, 70)
+
+
+def test_a_floored_shortfall_is_recorded_as_waived_not_dropped() -> None:
+    account = Account("M1", 0, 0, 0, 0)
+    account.claw_back(30, "return", src("RET"), original_source_id="X", shortfall="floor")
+    assert account.debt == 0 and account.available == 0
+    assert [(e.kind, e.bucket, e.points) for e in account.entries] == [("waived", "waived", 30)]
