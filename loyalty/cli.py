@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import sys
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import click
@@ -157,6 +158,49 @@ def ledger_verify() -> None:
         click.echo(f"{len(problems)} problem(s) found", err=True)
         sys.exit(1)
     click.echo("ledger consistent: balances equal the sum of their entries")
+
+
+def parse_as_of(text: str) -> datetime:
+    """An ISO date (meaning 00:00 UTC that day) or an ISO instant with its offset."""
+    try:
+        if len(text) == 10:
+            return datetime.combine(date.fromisoformat(text), time.min, UTC)
+        value = datetime.fromisoformat(text)
+    except ValueError as error:
+        raise click.BadParameter(f"not an ISO date or instant: {text!r}") from error
+    if value.tzinfo is None:
+        raise click.BadParameter("an instant needs its UTC offset, e.g. 2026-11-20T00:00+08:00")
+    return value
+
+
+@main.command()
+@click.option("--as-of", "as_of", required=True,
+              help="ISO date (00:00 UTC that day) or instant with offset.")
+@click.option("--shard", default="1/1", show_default=True,
+              help="K/N: sweep only members whose bucket % N == K-1, in parallel with others.")
+@click.option("--batch-size", default=2000, show_default=True, type=int)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def sweep(as_of: str, shard: str, batch_size: int, quiet: bool) -> None:
+    """Run every time-based behaviour as of a date: points activation and expiry, tier
+    requalification, VIP, lifecycle stages and win-back, birthdays. Idempotent; resumable."""
+    from loyalty.services.sweep import Shard, run_sweep
+    from loyalty.services.sweep.runner import count_members
+
+    try:
+        part = Shard.parse(shard)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from error
+    instant = parse_as_of(as_of)
+    ctx = _context()
+    total = count_members(ctx, part)
+    if quiet:
+        report = run_sweep(ctx, instant, shard=part, batch_size=batch_size)
+    else:
+        with click.progressbar(length=total * 5, label=f"sweep {shard} as of {instant}",
+                               file=sys.stderr) as bar:
+            report = run_sweep(ctx, instant, shard=part, batch_size=batch_size,
+                               progress=lambda _phase, n: bar.update(n))
+    click.echo(json.dumps(report, indent=2))
 
 
 @main.command()

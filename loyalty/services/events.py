@@ -11,7 +11,7 @@ from loyalty.domain.model import Occurrence
 from loyalty.services.context import Recorded, ServiceContext
 from loyalty.services.idempotent import run_idempotent
 from loyalty.services.outcome import Applier, Outcome
-from loyalty.services.transactions import active_privilege_names, response_body, save_account
+from loyalty.services.receipt import active_privilege_names, response_body, save_account
 from loyalty.store.uow import SqlUnitOfWork
 
 

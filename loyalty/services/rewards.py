@@ -12,8 +12,8 @@ from loyalty.domain.policy import RewardDef
 from loyalty.services.context import Recorded, ServiceContext
 from loyalty.services.idempotent import run_idempotent
 from loyalty.services.outcome import voucher_code
+from loyalty.services.receipt import balance_view, save_account
 from loyalty.services.timing import iso
-from loyalty.services.transactions import balance_view, save_account
 from loyalty.store.uow import SqlUnitOfWork
 
 

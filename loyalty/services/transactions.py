@@ -12,14 +12,22 @@ from loyalty.domain.commands import RecordTransaction
 from loyalty.domain.decisions import RuleBook
 from loyalty.domain.effects import floor_points
 from loyalty.domain.errors import ReturnExceedsPurchase, UnknownTransaction
-from loyalty.domain.ledger import CLAWBACK_RULE, Account, Source
+from loyalty.domain.ledger import CLAWBACK_RULE, Source
 from loyalty.domain.model import Line, Occurrence
 from loyalty.services.context import Recorded, ServiceContext
 from loyalty.services.idempotent import run_idempotent
 from loyalty.services.outcome import Applier, Outcome
+from loyalty.services.receipt import (
+    active_privilege_names,
+    balance_view,
+    response_body,
+    save_account,
+)
 from loyalty.services.timing import expiry_for
 from loyalty.store import tables as t
 from loyalty.store.uow import SqlUnitOfWork
+
+DRIFTING = ("declining", "lapsed", "churned")
 
 
 def record_transaction(ctx: ServiceContext, cmd: RecordTransaction, *,
@@ -34,38 +42,6 @@ def record_transaction(ctx: ServiceContext, cmd: RecordTransaction, *,
     return run_idempotent(ctx, scope="transaction", key=cmd.transaction_id,
                           fingerprint=cmd.fingerprint, member_id=cmd.member_id, work=run,
                           dry_run=dry_run)
-
-
-def balance_view(account: Account) -> dict[str, int]:
-    return {"available": account.available, "pending": account.pending, "debt": account.debt}
-
-
-def save_account(uow: SqlUnitOfWork, account: Account, recorded_at: Any,
-                 **member_values: Any) -> None:
-    uow.ledger.save(account, recorded_at)
-    uow.members.update(account.member_id, points_available=account.available,
-                       points_pending=account.pending, points_debt=account.debt,
-                       points_lifetime=account.lifetime, **member_values)
-
-
-def response_body(key: str, key_value: str, member_id: str, out: Outcome, account: Account,
-                  privileges: list[str], clawed_back: int = 0) -> dict[str, Any]:
-    return {
-        key: key_value,
-        "member_id": member_id,
-        "points": {"earned": out.earned, "pending": out.pending, "clawed_back": clawed_back},
-        "balance": balance_view(account),
-        "tier": {"before": out.tier_before, "after": out.tier_after,
-                 "changed": out.tier_before != out.tier_after},
-        "rewards": out.rewards,
-        "offers": out.offers,
-        "privileges": privileges,
-        "decisions": out.decisions,
-    }
-
-
-def active_privilege_names(uow: SqlUnitOfWork, member_id: str, as_of: Any) -> list[str]:
-    return [row.privilege for row in uow.programme.active_privileges(member_id, as_of)]
 
 
 def purchase_occurrence(cmd: RecordTransaction) -> Occurrence:
@@ -105,11 +81,14 @@ def _purchase(ctx: ServiceContext, book: RuleBook, uow: SqlUnitOfWork, member: A
     )
     categories = sorted(set(member.categories or ()) | {line.category for line in lines})
     last = member.last_purchase_at
+    changes = dict(applier.member_changes)
+    if member.lifecycle_stage in DRIFTING:  # a purchase brings a drifting member back
+        changes.update(lifecycle_stage="active", lifecycle_since=cmd.occurred_at)
     save_account(
         uow, account, now, lifetime_spend=member.lifetime_spend + total,
         lifetime_visits=member.lifetime_visits + 1, categories=categories,
         last_purchase_at=cmd.occurred_at if last is None or cmd.occurred_at > last else last,
-        **applier.member_changes,
+        **changes,
     )
     policy = book.policy.points
     if policy.expiry == "extended_by_activity":
@@ -121,9 +100,32 @@ def _purchase(ctx: ServiceContext, book: RuleBook, uow: SqlUnitOfWork, member: A
                    lots.expires_at < new_expiry)
             .values(expires_at=new_expiry)
         )
+    balance = balance_view(account)
+    if out.tier_after != out.tier_before:
+        balance = _tier_changed(ctx, book, uow, cmd, out)
     privileges = active_privilege_names(uow, cmd.member_id, cmd.occurred_at)
-    return response_body("transaction_id", cmd.transaction_id, cmd.member_id, out, account,
+    body = response_body("transaction_id", cmd.transaction_id, cmd.member_id, out, account,
                          privileges)
+    body["balance"] = balance
+    return body
+
+
+def _tier_changed(ctx: ServiceContext, book: RuleBook, uow: SqlUnitOfWork,
+                  cmd: RecordTransaction, out: Outcome) -> dict[str, int]:
+    """Let the rules react to an upgrade at the till (privileges, greetings) in the same
+    transaction; their effects join the receipt. Returns the balance after them."""
+    from loyalty.services.events import react
+
+    occurrence = Occurrence(
+        kind="tier_changed", source_id=f"{cmd.transaction_id}#tier", occurred_at=cmd.occurred_at,
+        attributes={"from": out.tier_before, "to": out.tier_after, "direction": "up"},
+    )
+    reaction, body = react(ctx, book, uow, uow.members.get(cmd.member_id), occurrence)
+    out.rewards.extend(reaction.rewards)
+    out.offers.extend(reaction.offers)
+    out.decisions.extend(reaction.decisions)
+    balance: dict[str, int] = body["balance"]
+    return balance
 
 
 def _return(ctx: ServiceContext, book: RuleBook, uow: SqlUnitOfWork, member: Any,

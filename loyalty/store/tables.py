@@ -48,8 +48,13 @@ members = Table(
     Column("tags", JSON, nullable=False),
     Column("tier", String(40), nullable=False),
     Column("tier_since", UTCDateTime()),
+    Column("tier_review_at", UTCDateTime()),
+    Column("tier_notice_for", UTCDateTime()),
     Column("vip", Boolean, nullable=False, default=False),
+    Column("vip_since", UTCDateTime()),
     Column("lifecycle_stage", String(20), nullable=False),
+    Column("lifecycle_since", UTCDateTime()),
+    Column("bucket", Integer, nullable=False, default=0),
     Column("points_available", BigInteger, nullable=False, default=0),
     Column("points_pending", BigInteger, nullable=False, default=0),
     Column("points_debt", BigInteger, nullable=False, default=0),
@@ -59,6 +64,8 @@ members = Table(
     Column("last_purchase_at", UTCDateTime()),
     Column("categories", JSON, nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_members_bucket", "bucket", "member_id"),
+    Index("ix_members_tier_review", "tier_review_at"),
 )
 
 transactions = Table(
@@ -288,4 +295,17 @@ api_keys = Table(
     Column("key_hash", String(64), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("revoked_at", UTCDateTime()),
+)
+
+sweep_runs = Table(
+    "sweep_runs",
+    metadata,
+    Column("as_of", String(32), primary_key=True),
+    Column("shard", String(16), primary_key=True),
+    Column("phase", String(20), primary_key=True),
+    Column("cursor", String(64)),
+    Column("done", Boolean, nullable=False),
+    Column("counts", JSON, nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("finished_at", UTCDateTime()),
 )

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from loyalty.services import events, members, rewards, rules, transactions
+from loyalty.api import operations
+from loyalty.services import events, members, reports, rewards, rules, transactions
 from loyalty.services.context import Recorded
 
 BALANCE = {"available": 1200, "pending": 4098, "debt": 0}
@@ -52,6 +53,8 @@ VERSION = {"version": 3, "content_hash": "abc", "activated_at": "2026-11-20T06:0
 
 EXPLANATION = {"ruleset_version": "3", "decisions": OUTCOME["decisions"],
                "lines": ["base-earn fires: 1 point per 1 CNY spent"]}
+SWEEP = {"as_of": "2026-11-20T00:00:00+00:00", "shard": "1/2", "ruleset_version": "3",
+         "phases": {"points": {"members": 1}}}
 
 
 class Calls:
@@ -89,6 +92,9 @@ def install(monkeypatch: pytest.MonkeyPatch) -> Calls:
         (rules, "activate", VERSION),
         (rules, "list_versions", [VERSION]),
         (rules, "get_version", {**VERSION, "files": {"earn.yaml": "rules: []\n"}}),
+        (operations, "run_sweep", SWEEP),
+        (reports, "overview", {"members": 1, "vip": 0, "pyramid": [], "lifecycle": {}}),
+        (reports, "winback", {"offers": []}),
     ]
     for module, name, body in fakes:
         monkeypatch.setattr(module, name, calls.record(name, body), raising=False)

@@ -39,6 +39,10 @@ ENDPOINTS: list[tuple[str, str, Any, set[str], int]] = [
     ("GET", "/api/v1/rules/versions", None, MARKETING, 200),
     ("GET", "/api/v1/rules/versions/3", None, MARKETING, 200),
     ("POST", "/api/v1/rules/activate", FILES, ADMIN, 201),
+    ("POST", "/api/v1/sweeps", {"as_of": "2026-11-20T00:00:00+00:00", "shard": "1/2"}, ADMIN,
+     201),
+    ("GET", "/api/v1/reports/overview", None, MARKETING, 200),
+    ("GET", "/api/v1/reports/winback", None, MARKETING, 200),
 ]
 MATRIX = [
     pytest.param(method, path, body, role, status if role in allowed else 403,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -16,7 +17,7 @@ T0 = datetime(2026, 11, 20, 14, 3, tzinfo=CHINA)
 
 
 def fingerprint(**fields: Any) -> str:
-    return json.dumps(fields, sort_keys=True, default=str)
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def enrol(ctx: ServiceContext, member_id: str = "M-1001", **extra: Any) -> dict[str, Any]:

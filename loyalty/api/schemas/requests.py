@@ -24,6 +24,7 @@ from loyalty.domain.commands import (
     RecordTransaction,
     Redeem,
 )
+from loyalty.services.sweep.base import Shard
 
 MEMBER_ID_LENGTH = 64
 REWARD_ID_LENGTH = 64
@@ -253,3 +254,20 @@ class ExplainSchema(StrictSchema):
         except ValidationError as error:
             raise ValidationError({"event": error.messages}) from error
         return data
+
+
+class ShardField(fields.Field):
+    """A shard as `K/N`: this process sweeps members whose bucket % N == K - 1."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Shard:
+        try:
+            return Shard.parse(str(value))
+        except ValueError as error:
+            raise ValidationError(str(error)) from error
+
+
+class SweepSchema(StrictSchema):
+    as_of = Instant(required=True, metadata={"description": "Run every time rule as of this."})
+    shard = ShardField(load_default=None, metadata={"type": "string", "example": "2/4",
+                                                    "description": "K/N; absent: all members"})
+    batch_size = fields.Integer(load_default=2000, validate=validate.Range(min=1, max=50_000))

@@ -259,3 +259,37 @@ class Explanation(Body):
     ruleset_version = fields.String(allow_none=True)
     decisions = _list_of(Decision)
     lines = fields.List(fields.String())
+
+
+class SweepReport(Body):
+    as_of = fields.String(required=True)
+    shard = fields.String(required=True, metadata={"example": "1/1"})
+    ruleset_version = fields.String()
+    phases = fields.Dict(keys=fields.String(), values=fields.Dict(keys=fields.String()))
+
+
+class TierCount(Body):
+    tier = fields.String(required=True)
+    members = fields.Integer(required=True)
+
+
+class Overview(Body):
+    members = fields.Integer(required=True)
+    vip = fields.Integer(required=True)
+    pyramid = _list_of(TierCount)
+    lifecycle = fields.Dict(keys=fields.String(), values=fields.Integer())
+
+
+class WinbackOffer(Body):
+    offer_code = fields.String(required=True)
+    campaign = fields.String(allow_none=True)
+    issued = fields.Integer()
+    used = fields.Integer()
+    members_offered = fields.Integer()
+    members_won_back = fields.Integer()
+    spend_since_use = Money()
+    use_rate = fields.Float()
+
+
+class WinbackReport(Body):
+    offers = _list_of(WinbackOffer)

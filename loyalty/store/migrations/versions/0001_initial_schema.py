@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 13:51:53.055403
+
 
 """
 from typing import Sequence, Union
@@ -56,8 +56,13 @@ def upgrade() -> None:
     sa.Column('tags', sa.JSON(), nullable=False),
     sa.Column('tier', sa.String(length=40), nullable=False),
     sa.Column('tier_since', UTCDateTime(), nullable=True),
+    sa.Column('tier_review_at', UTCDateTime(), nullable=True),
+    sa.Column('tier_notice_for', UTCDateTime(), nullable=True),
     sa.Column('vip', sa.Boolean(), nullable=False),
+    sa.Column('vip_since', UTCDateTime(), nullable=True),
     sa.Column('lifecycle_stage', sa.String(length=20), nullable=False),
+    sa.Column('lifecycle_since', UTCDateTime(), nullable=True),
+    sa.Column('bucket', sa.Integer(), nullable=False),
     sa.Column('points_available', sa.BigInteger(), nullable=False),
     sa.Column('points_pending', sa.BigInteger(), nullable=False),
     sa.Column('points_debt', sa.BigInteger(), nullable=False),
@@ -71,6 +76,10 @@ def upgrade() -> None:
     sa.UniqueConstraint('email', name=op.f('uq_members_email')),
     sa.UniqueConstraint('phone', name=op.f('uq_members_phone'))
     )
+    with op.batch_alter_table('members', schema=None) as batch_op:
+        batch_op.create_index('ix_members_bucket', ['bucket', 'member_id'], unique=False)
+        batch_op.create_index('ix_members_tier_review', ['tier_review_at'], unique=False)
+
     op.create_table('reward_counters',
     sa.Column('reward_id', sa.String(length=64), nullable=False),
     sa.Column('redeemed', sa.BigInteger(), nullable=False),
@@ -97,6 +106,17 @@ def upgrade() -> None:
     sa.Column('activated_by', sa.String(length=100), nullable=False),
     sa.PrimaryKeyConstraint('version', name=op.f('pk_rule_versions')),
     sa.UniqueConstraint('version', name=op.f('uq_rule_versions_version'))
+    )
+    op.create_table('sweep_runs',
+    sa.Column('as_of', sa.String(length=32), nullable=False),
+    sa.Column('shard', sa.String(length=16), nullable=False),
+    sa.Column('phase', sa.String(length=20), nullable=False),
+    sa.Column('cursor', sa.String(length=64), nullable=True),
+    sa.Column('done', sa.Boolean(), nullable=False),
+    sa.Column('counts', sa.JSON(), nullable=False),
+    sa.Column('started_at', UTCDateTime(), nullable=False),
+    sa.Column('finished_at', UTCDateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('as_of', 'shard', 'phase', name=op.f('pk_sweep_runs'))
     )
     op.create_table('events',
     sa.Column('event_id', sa.String(length=128), nullable=False),
@@ -314,10 +334,15 @@ def downgrade() -> None:
         batch_op.drop_index('ix_events_member_time')
 
     op.drop_table('events')
+    op.drop_table('sweep_runs')
     op.drop_table('rule_versions')
     op.drop_table('rule_usage')
     op.drop_table('rule_budgets')
     op.drop_table('reward_counters')
+    with op.batch_alter_table('members', schema=None) as batch_op:
+        batch_op.drop_index('ix_members_tier_review')
+        batch_op.drop_index('ix_members_bucket')
+
     op.drop_table('members')
     op.drop_table('idempotency_keys')
     op.drop_table('api_keys')

@@ -1,0 +1,45 @@
+"""Administration and reports: running the sweep, the pyramid, and win-back returns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+
+from loyalty.api.auth import require_roles
+from loyalty.api.context import service_context
+from loyalty.api.parsing import Blueprint
+from loyalty.api.schemas import requests as rq
+from loyalty.api.schemas import responses as rs
+from loyalty.services import reports
+from loyalty.services.sweep import Shard, run_sweep
+
+blp = Blueprint("operations", __name__, description="Sweeps and reports")
+
+
+@blp.route("/sweeps")
+class Sweeps(MethodView):
+    @require_roles("admin")
+    @blp.arguments(rq.SweepSchema, as_kwargs=True)
+    @blp.response(201, rs.SweepReport)
+    def post(self, as_of: Any, shard: Shard | None, batch_size: int) -> dict[str, Any]:
+        """Run the sweep as of an instant (idempotent: a second run changes nothing)."""
+        return run_sweep(service_context(), as_of, shard=shard, batch_size=batch_size)
+
+
+@blp.route("/reports/overview")
+class Overview(MethodView):
+    @require_roles("marketing")
+    @blp.response(200, rs.Overview)
+    def get(self) -> dict[str, Any]:
+        """The value pyramid (members per tier), VIPs, and the lifecycle distribution."""
+        return reports.overview(service_context())
+
+
+@blp.route("/reports/winback")
+class Winback(MethodView):
+    @require_roles("marketing")
+    @blp.response(200, rs.WinbackReport)
+    def get(self) -> dict[str, Any]:
+        """Win-back offers issued and used, members won back, and their spend since."""
+        return reports.winback(service_context())

@@ -1,0 +1,42 @@
+"""What a till prints: the response body of a purchase, return or event, and saving the
+member's account and cached balances with it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from loyalty.domain.ledger import Account
+from loyalty.services.outcome import Outcome
+from loyalty.store.uow import SqlUnitOfWork
+
+
+def balance_view(account: Account) -> dict[str, int]:
+    return {"available": account.available, "pending": account.pending, "debt": account.debt}
+
+
+def save_account(uow: SqlUnitOfWork, account: Account, recorded_at: Any,
+                 **member_values: Any) -> None:
+    uow.ledger.save(account, recorded_at)
+    uow.members.update(account.member_id, points_available=account.available,
+                       points_pending=account.pending, points_debt=account.debt,
+                       points_lifetime=account.lifetime, **member_values)
+
+
+def response_body(key: str, key_value: str, member_id: str, out: Outcome, account: Account,
+                  privileges: list[str], clawed_back: int = 0) -> dict[str, Any]:
+    return {
+        key: key_value,
+        "member_id": member_id,
+        "points": {"earned": out.earned, "pending": out.pending, "clawed_back": clawed_back},
+        "balance": balance_view(account),
+        "tier": {"before": out.tier_before, "after": out.tier_after,
+                 "changed": out.tier_before != out.tier_after},
+        "rewards": out.rewards,
+        "offers": out.offers,
+        "privileges": privileges,
+        "decisions": out.decisions,
+    }
+
+
+def active_privilege_names(uow: SqlUnitOfWork, member_id: str, as_of: Any) -> list[str]:
+    return [row.privilege for row in uow.programme.active_privileges(member_id, as_of)]

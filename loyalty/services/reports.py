@@ -1,0 +1,63 @@
+"""What marketing reads at a glance: the pyramid, the lifecycle, and win-back returns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, distinct, func, select
+
+from loyalty.services.context import ServiceContext
+from loyalty.store import tables as t
+from loyalty.store.types import from_units
+
+m = t.members.c
+o = t.offers.c
+tx = t.transactions.c
+
+
+def overview(ctx: ServiceContext) -> dict[str, Any]:
+    """Members by tier (the pyramid), VIPs, and members by lifecycle stage."""
+    with ctx.uow(read_only=True) as uow:
+        conn = uow.connection
+        tiers = dict(conn.execute(select(m.tier, func.count()).group_by(m.tier)).all())
+        stages = dict(conn.execute(select(m.lifecycle_stage, func.count())
+                                   .group_by(m.lifecycle_stage)).all())
+        vip = conn.execute(select(func.count()).where(m.vip.is_(True))).scalar_one()
+        total = conn.execute(select(func.count()).select_from(t.members)).scalar_one()
+    book = ctx.rules.current()
+    order = [level.tier for level in book.policy.tiers.levels] if book.policy.tiers else []
+    pyramid = [{"tier": tier, "members": int(tiers.get(tier, 0))} for tier in reversed(order)]
+    pyramid += [{"tier": tier, "members": int(n)} for tier, n in tiers.items()
+                if tier not in order]
+    return {"members": int(total), "vip": int(vip), "pyramid": pyramid,
+            "lifecycle": {stage: int(n) for stage, n in sorted(stages.items())}}
+
+
+def winback(ctx: ServiceContext) -> dict[str, Any]:
+    """Offers issued and used per offer and campaign, members who came back, and their spend
+    from the moment they used the offer."""
+    with ctx.uow(read_only=True) as uow:
+        conn = uow.connection
+        rows = conn.execute(
+            select(o.offer_code, o.campaign, func.count(),
+                   func.count(o.used_at), func.count(distinct(o.member_id)))
+            .group_by(o.offer_code, o.campaign).order_by(o.offer_code)
+        ).all()
+        offers = []
+        for code, campaign, issued, used, members in rows:
+            came_back = select(o.member_id, func.min(o.used_at).label("used_at")).where(
+                o.offer_code == code, o.used_at.is_not(None)).group_by(o.member_id).subquery()
+            back, spend = conn.execute(
+                select(func.count(distinct(came_back.c.member_id)),
+                       func.coalesce(func.sum(tx.total), 0))
+                .select_from(came_back.outerjoin(t.transactions, and_(
+                    tx.member_id == came_back.c.member_id,
+                    tx.occurred_at >= came_back.c.used_at)))
+            ).one()
+            offers.append({
+                "offer_code": code, "campaign": campaign, "issued": int(issued),
+                "used": int(used), "members_offered": int(members),
+                "members_won_back": int(back), "spend_since_use": str(from_units(spend)),
+                "use_rate": round(int(used) / int(issued), 4) if issued else 0.0,
+            })
+    return {"offers": offers}

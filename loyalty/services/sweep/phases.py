@@ -1,0 +1,17 @@
+"""The phases of a sweep, in the order they run."""
+
+from __future__ import annotations
+
+from loyalty.domain.decisions import RuleBook
+from loyalty.services.sweep.base import Phase
+from loyalty.services.sweep.calendar import CalendarPhase
+from loyalty.services.sweep.lifecycle import LifecyclePhase
+from loyalty.services.sweep.points import PointsPhase
+from loyalty.services.sweep.tiers import TierPhase
+from loyalty.services.sweep.vip import VipPhase
+
+
+def default_phases(book: RuleBook) -> list[Phase]:
+    """Points first (balances right before anything reads them), then tiers, VIP, lifecycle,
+    and the calendar; `book` is where future phases may read their policy."""
+    return [PointsPhase(), TierPhase(), VipPhase(), LifecyclePhase(), CalendarPhase()]

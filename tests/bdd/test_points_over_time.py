@@ -1,0 +1,8 @@
+"""Scenarios of features/points_over_time.feature."""
+
+from pytest_bdd import scenarios
+
+from tests.steps.programme_steps import *  # noqa: F403
+from tests.steps.sweep_steps import *  # noqa: F403
+
+scenarios("points_over_time.feature")
