@@ -37,8 +37,9 @@ def create_app() -> Flask:
     def insert() -> object:
         body = request.get_json()
         with Session(engine) as session:
-            session.add(Receipt(transaction_id=body["transaction_id"],
-                                created_at=datetime.now(UTC)))
+            session.add(
+                Receipt(transaction_id=body["transaction_id"], created_at=datetime.now(UTC))
+            )
             session.commit()
         return jsonify({"ok": True}), 201
 

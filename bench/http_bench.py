@@ -65,13 +65,28 @@ def wait_for(port: int, timeout: float = 30.0) -> None:
     raise RuntimeError(f"server on port {port} did not start")
 
 
-def start(app: str, port: int, env: dict[str, str], workers: int,
-          threads: int) -> subprocess.Popen[bytes]:
+def start(
+    app: str, port: int, env: dict[str, str], workers: int, threads: int
+) -> subprocess.Popen[bytes]:
     gunicorn = shutil.which("gunicorn") or str(Path(sys.executable).parent / "gunicorn")
     proc = subprocess.Popen(
-        [gunicorn, "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads",
-         str(threads), "--worker-class", "gthread", "--log-level", "warning", app],
-        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+        [
+            gunicorn,
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--worker-class",
+            "gthread",
+            "--log-level",
+            "warning",
+            app,
+        ],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
     )
     wait_for(port)
     return proc
@@ -85,14 +100,22 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.kill()
 
 
-async def _client(port: int, make: Callable[[int], tuple[str, bytes]], headers: str,
-                  deadline: float, counter: list[int], result: Result) -> None:
+async def _client(
+    port: int,
+    make: Callable[[int], tuple[str, bytes]],
+    headers: str,
+    deadline: float,
+    counter: list[int],
+    result: Result,
+) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     while time.monotonic() < deadline:
         counter[0] += 1
         path, body = make(counter[0])
-        request = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}"
-                   f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")
+        request = (
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
         began = time.perf_counter()
         writer.write(request.encode() + body)
         status_line = await reader.readline()
@@ -120,15 +143,21 @@ async def _client(port: int, make: Callable[[int], tuple[str, bytes]], headers: 
     writer.close()
 
 
-def load(port: int, make: Callable[[int], tuple[str, bytes]], headers: str,
-         connections: int, seconds: float) -> Result:
+def load(
+    port: int,
+    make: Callable[[int], tuple[str, bytes]],
+    headers: str,
+    connections: int,
+    seconds: float,
+) -> Result:
     result = Result(0, 0, seconds, [])
     counter = [0]
 
     async def main() -> None:
         deadline = time.monotonic() + seconds
-        await asyncio.gather(*(_client(port, make, headers, deadline, counter, result)
-                               for _ in range(connections)))
+        await asyncio.gather(
+            *(_client(port, make, headers, deadline, counter, result) for _ in range(connections))
+        )
 
     began = time.monotonic()
     asyncio.run(main())
@@ -139,22 +168,39 @@ def load(port: int, make: Callable[[int], tuple[str, bytes]], headers: str,
 def purchase_maker(run: str) -> Callable[[int], tuple[str, bytes]]:
     def make(n: int) -> tuple[str, bytes]:
         body = {
-            "transaction_id": f"{run}-{n}", "type": "purchase",
-            "member_id": f"B-{n % MEMBERS:04d}", "occurred_at": "2026-11-20T14:03:00+08:00",
-            "store_id": "S12", "channel": "store", "currency": "CNY",
-            "lines": [{"sku": "FRIDGE-300", "category": "appliances", "quantity": 1,
-                       "unit_price": "3999.00"},
-                      {"sku": "FILTER-1", "category": "accessories", "quantity": 2,
-                       "unit_price": "49.50"}],
-            "payments": [{"method": "card", "amount": "4098.00"}], "offer_codes": [],
+            "transaction_id": f"{run}-{n}",
+            "type": "purchase",
+            "member_id": f"B-{n % MEMBERS:04d}",
+            "occurred_at": "2026-11-20T14:03:00+08:00",
+            "store_id": "S12",
+            "channel": "store",
+            "currency": "CNY",
+            "lines": [
+                {
+                    "sku": "FRIDGE-300",
+                    "category": "appliances",
+                    "quantity": 1,
+                    "unit_price": "3999.00",
+                },
+                {
+                    "sku": "FILTER-1",
+                    "category": "accessories",
+                    "quantity": 2,
+                    "unit_price": "49.50",
+                },
+            ],
+            "payments": [{"method": "card", "amount": "4098.00"}],
+            "offer_codes": [],
         }
         return "/api/v1/transactions", json.dumps(body).encode()
+
     return make
 
 
 def baseline_maker(run: str) -> Callable[[int], tuple[str, bytes]]:
     def make(n: int) -> tuple[str, bytes]:
         return "/insert", json.dumps({"transaction_id": f"{run}-{n}"}).encode()
+
     return make
 
 
@@ -162,10 +208,15 @@ def prepare_service(env: dict[str, str]) -> str:
     """Migrate, activate the bundled rules, enrol members; return a pos key."""
     run_env = {**os.environ, **env}
     loyalty = str(Path(sys.executable).parent / "loyalty")
-    subprocess.run([loyalty, "init"], cwd=ROOT, env=run_env, check=True,
-                   stdout=subprocess.DEVNULL)
-    out = subprocess.run([loyalty, "keys", "create", "--role", "pos", "--name", "bench"],
-                         cwd=ROOT, env=run_env, check=True, capture_output=True, text=True)
+    subprocess.run([loyalty, "init"], cwd=ROOT, env=run_env, check=True, stdout=subprocess.DEVNULL)
+    out = subprocess.run(
+        [loyalty, "keys", "create", "--role", "pos", "--name", "bench"],
+        cwd=ROOT,
+        env=run_env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     key = out.stdout.strip().splitlines()[-1]
     code = (
         "from loyalty.app import build_context\nfrom loyalty.config import Settings\n"
@@ -184,8 +235,11 @@ def reset_postgres() -> bool:
     except ImportError:
         return False
     try:
-        with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=postgres",
-                             autocommit=True, connect_timeout=3) as conn:
+        with psycopg.connect(
+            "host=127.0.0.1 port=5432 user=postgres dbname=postgres",
+            autocommit=True,
+            connect_timeout=3,
+        ) as conn:
             conn.execute("DROP DATABASE IF EXISTS loyalty_bench")
             conn.execute("CREATE DATABASE loyalty_bench")
         return True
@@ -200,14 +254,18 @@ def measure(db: str, seconds: float, workers: int, threads: int) -> dict[str, Re
         baseline_url = f"sqlite:///{tmp / 'baseline.db'}"
     else:
         service_url = baseline_url = PG_BENCH
-    service_env = {"LOYALTY_DATABASE_URL": service_url,
-                   "LOYALTY_RULES_DIR": str(ROOT / "rules")}
+    service_env = {"LOYALTY_DATABASE_URL": service_url, "LOYALTY_RULES_DIR": str(ROOT / "rules")}
     key = prepare_service(service_env)
     results: dict[str, Result] = {}
     run = f"{int(time.time())}"
     port = free_port()
-    proc = start("bench.baseline_app:create_app()", port,
-                 {"BASELINE_DATABASE_URL": baseline_url}, workers, threads)
+    proc = start(
+        "bench.baseline_app:create_app()",
+        port,
+        {"BASELINE_DATABASE_URL": baseline_url},
+        workers,
+        threads,
+    )
     try:
         load(port, baseline_maker(run + "w"), "", 4, 2)  # warm-up
         results["baseline c1"] = load(port, baseline_maker(run + "a"), "", 1, seconds)

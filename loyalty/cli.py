@@ -54,6 +54,9 @@ def _versions(ctx: Any) -> list[dict[str, Any]]:
     return list_versions(ctx)
 
 
+main.add_command(rules)
+
+
 @main.group()
 def db() -> None:
     """Database schema."""

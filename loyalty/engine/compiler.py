@@ -54,6 +54,7 @@ class CompiledSet:
     fields: FieldSpec
     groups: int
     line_groups: int
+    plans: dict[bool, list[tuple[str, str, str, tuple[int, ...]]]] = field(default_factory=dict)
 
 
 def field_key(path: str, scope: str, numeric: bool = False) -> str:

@@ -48,19 +48,14 @@ def context_fact(
 
 
 def _put(fact: dict[str, Any], values: dict[str, Any], compiled: CompiledSet, lines: bool) -> None:
-    spec = compiled.fields
-    for path in spec.paths:
-        if is_line_fact(path) != lines:
-            continue
+    for path, key, ftype, prefixes in _plan(compiled, lines):
         value = values.get(path)
-        ftype = fact_type(path)
-        key = field_key(path, "top")
         if ftype == "attribute":
             text, number = attribute_text(value), attribute_number(value)
             if text is not None:
                 fact[key] = text
             if number is not None:
-                fact[field_key(path, "top", numeric=True)] = float(number)
+                fact[f"{key}__num"] = float(number)
             continue
         if value is None:
             continue
@@ -68,5 +63,25 @@ def _put(fact: dict[str, Any], values: dict[str, Any], compiled: CompiledSet, li
             fact[key] = [str(item) for item in value] + [LIST_FILLER]
         else:
             fact[key] = to_engine(value)
-        for length in spec.prefixes.get(path, ()):
+        for length in prefixes:
             fact[f"{key}__p{length}"] = str(value)[:length]
+
+
+def _plan(compiled: CompiledSet, lines: bool) -> list[tuple[str, str, str, tuple[int, ...]]]:
+    """The (path, key, type, prefix lengths) a compiled set reads, computed once."""
+    cached = compiled.plans.get(lines)
+    if cached is not None:
+        return cached
+    spec = compiled.fields
+    plan = [
+        (
+            path,
+            field_key(path, "top"),
+            fact_type(path) or "",
+            tuple(sorted(spec.prefixes.get(path, ()))),
+        )
+        for path in sorted(spec.paths)
+        if is_line_fact(path) == lines
+    ]
+    compiled.plans[lines] = plan
+    return plan

@@ -10,16 +10,47 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
+import durable.engine as durable_engine
+import orjson
 from durable.engine import Host
 
 logger = logging.getLogger(__name__)
 SID = "1"
+Hit = tuple[str, dict[str, Any]]
+
+
+class _FastJson:
+    """The same JSON durable writes with the stdlib `json` module, written by orjson.
+
+    durable serialises every fact and, for every rule that fires, the session state, in
+    Python; with the stdlib encoder that is about a third of an evaluation's time.
+    """
+
+    @staticmethod
+    def dumps(value: Any, ensure_ascii: bool = False, **_: Any) -> str:
+        try:
+            return orjson.dumps(value).decode()
+        except TypeError:
+            return json.dumps(value, ensure_ascii=ensure_ascii)
+
+    @staticmethod
+    def loads(text: str | bytes) -> Any:
+        return orjson.loads(text)
+
+
+def _tune_durable() -> None:
+    """Faster JSON, and a monotonic-enough clock for action leases (it was datetime math)."""
+    durable_engine.json = _FastJson  # type: ignore[assignment]
+    durable_engine._unix_now = time.time
+
 
 
 class EngineError(RuntimeError):
@@ -56,25 +87,41 @@ class Engine:
 
     def _current(self) -> _CollectingHost:
         if self._host is None or self._pid != os.getpid():
+            _tune_durable()
             self._host = _CollectingHost()
             self._pid = os.getpid()
             self._registered = set()
         return self._host
 
     def run(
-        self, name: str, definition: dict[str, Any], batches: list[list[dict[str, Any]]]
-    ) -> list[list[tuple[str, dict[str, Any]]]]:
-        """Assert each batch of facts, collect what fired, retract it; one result per batch."""
+        self,
+        name: str,
+        definition: dict[str, Any],
+        first: list[dict[str, Any]],
+        then: Callable[[list[Hit]], list[dict[str, Any]]],
+    ) -> tuple[list[Hit], list[Hit]]:
+        """Assert `first`, collect; assert `then(first hits)`, collect; retract everything."""
         with self._lock:
             host = self._current()
             if name not in self._registered:
                 host.set_rulesets({name: copy.deepcopy(definition)})
                 self._registered.add(name)
-            return [self._one(host, name, facts) for facts in batches]
+            asserted: list[dict[str, Any]] = []
+            try:
+                first_hits = self._assert(host, name, first, asserted)
+                second_hits = self._assert(host, name, then(first_hits), asserted)
+            finally:
+                if asserted:
+                    _check(host.retract_facts(name, asserted))
+            return first_hits, second_hits
 
-    def _one(
-        self, host: _CollectingHost, name: str, facts: list[dict[str, Any]]
-    ) -> list[tuple[str, dict[str, Any]]]:
+    def _assert(
+        self,
+        host: _CollectingHost,
+        name: str,
+        facts: list[dict[str, Any]],
+        asserted: list[dict[str, Any]],
+    ) -> list[Hit]:
         if not facts:
             return []
         ids = set()
@@ -83,10 +130,8 @@ class Engine:
             fact["sid"] = SID
             ids.add(fact["id"])
         host.collected = []
-        try:
-            _check(host.assert_facts(name, facts))
-        finally:
-            _check(host.retract_facts(name, facts))
+        asserted.extend(facts)
+        _check(host.assert_facts(name, facts))
         hits, host.collected = host.collected, []
         if any(fact.get("id") not in ids for _, fact in hits):
             raise EngineError("the engine reported a fact from another evaluation")
@@ -98,11 +143,16 @@ def _check(state: Any) -> None:
         raise EngineError(f"rule engine action failed: {state['exception']}")
 
 
-def probe(name: str, definition: dict[str, Any], batches: list[list[dict[str, Any]]]) -> str | None:
+def probe(
+    name: str,
+    definition: dict[str, Any],
+    first: list[dict[str, Any]],
+    then: Callable[[list[Hit]], list[dict[str, Any]]],
+) -> str | None:
     """Load a ruleset into a scratch Host and evaluate probe facts; the error text, or None."""
     try:
         scratch = Engine()
-        scratch.run(name, definition, batches)
+        scratch.run(name, definition, first, then)
     except Exception as error:  # the engine reports many failures as bare Exception
         logger.info("ruleset %s refused by the engine: %s", name, error)
         return str(error) or type(error).__name__

@@ -47,9 +47,15 @@ def load_yaml(text: str, report: Reporter) -> Any:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
+        # an unclosed bracket or quote is reported where it was opened, the usual mistake
+        mark = error.context_mark or error.problem_mark
         line = mark.line + 1 if mark is not None else None
-        report.add(line, f"YAML syntax: {error.problem or error}")
+        found = ""
+        if error.context_mark and error.problem_mark:
+            found = f" (noticed on line {error.problem_mark.line + 1})"
+        report.add(
+            line, f"YAML syntax: {error.context or ''} {error.problem}{found}".replace("  ", " ")
+        )
         return None
     except yaml.YAMLError as error:
         report.add(None, f"YAML syntax: {error}")

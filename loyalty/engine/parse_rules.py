@@ -106,6 +106,8 @@ def _parse_rule(
         )
         rule_id = None
     report.rule_id = rule_id
+    if rule_id is not None:
+        report.declared.append(rule_id)
     before = len(report.problems)
     for key in node:
         if key not in RULE_KEYS:

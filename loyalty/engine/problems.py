@@ -35,6 +35,7 @@ class Reporter:
     file: str
     problems: list[Problem] = field(default_factory=list)
     rule_id: str | None = None
+    declared: list[str] = field(default_factory=list)
 
     def add(self, line: int | None, message: str) -> None:
         """Record one problem at a line of the current file."""

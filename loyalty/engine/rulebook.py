@@ -16,7 +16,7 @@ from loyalty.domain.model import EvaluationInput, Line, Member, MemberStats, Occ
 from loyalty.domain.policy import ProgramPolicy
 from loyalty.engine.compiler import MAX_RULES_PER_RULESET, CompiledSet, compile_event
 from loyalty.engine.facts import context_fact, line_facts_for
-from loyalty.engine.host import ENGINE, probe
+from loyalty.engine.host import ENGINE, Hit, probe
 from loyalty.engine.loader import load_yaml, rules_content_hash
 from loyalty.engine.parse_policy import parse_program, parse_rewards
 from loyalty.engine.parse_rules import parse_ruleset
@@ -51,6 +51,7 @@ def analyse(files: Mapping[str, str], version: str = "check") -> Analysis:
         result.problems.extend(report.problems)
     policy_parts: dict[str, object] = {}
     rulesets: dict[str, str] = {}
+    declared: set[str] = set()
     for name, doc in docs.items():
         report = Reporter(name)
         stem = PurePath(name).stem
@@ -65,6 +66,7 @@ def analyse(files: Mapping[str, str], version: str = "check") -> Analysis:
             elif ruleset:
                 rulesets[ruleset] = name
             result.rules.extend(rules)
+            declared.update(report.declared)
         result.problems.extend(report.problems)
     program = policy_parts.get("program")
     policy = program if isinstance(program, ProgramPolicy) else ProgramPolicy()
@@ -77,12 +79,12 @@ def analyse(files: Mapping[str, str], version: str = "check") -> Analysis:
         vip=policy.vip,
         rewards=rewards if isinstance(rewards, tuple) else (),
     )
-    result.problems.extend(_cross_check(result.rules, result.policy))
+    result.problems.extend(_cross_check(result.rules, result.policy, declared))
     _compile(result, version)
     return result
 
 
-def _cross_check(rules: list[RuleDef], policy: ProgramPolicy) -> list[Problem]:
+def _cross_check(rules: list[RuleDef], policy: ProgramPolicy, declared: set[str]) -> list[Problem]:
     problems: list[Problem] = []
     first: dict[str, RuleDef] = {}
     for rule in rules:
@@ -104,7 +106,7 @@ def _cross_check(rules: list[RuleDef], policy: ProgramPolicy) -> list[Problem]:
             effect, line = effect_def.effect, effect_def.line or rule.line
             if isinstance(effect, MultiplyPoints):
                 for other in effect.rules:
-                    if other not in first:
+                    if other not in declared:
                         problems.append(
                             Problem(
                                 rule.file,
@@ -176,8 +178,10 @@ def _validate(compiled: CompiledSet) -> str | None:
         if compiled.name not in _validated:
             data = _probe_input(compiled.event_type)
             lines = line_facts_for(compiled, data)
-            batches = [lines, [context_fact(compiled, data, {})]]
-            _validated[compiled.name] = probe(compiled.name, compiled.definition, batches)
+            context = [context_fact(compiled, data, {})]
+            _validated[compiled.name] = probe(
+                compiled.name, compiled.definition, lines, lambda hits: context
+            )
         return _validated[compiled.name]
 
 
@@ -234,14 +238,16 @@ class CompiledRuleBook:
         compiled = self._compiled.get(data.occurrence.kind)
         if compiled is None:
             return []
-        lines = line_facts_for(compiled, data)
         line_hits: dict[str, set[int]] = {}
-        if lines:
-            (hits,) = ENGINE.run(compiled.name, compiled.definition, [lines])
+
+        def context(hits: list[Hit]) -> list[dict[str, object]]:
             for key, fact in hits:
                 line_hits.setdefault(key, set()).add(int(fact["line_idx"]))
-        context = context_fact(compiled, data, line_hits)
-        (hits,) = ENGINE.run(compiled.name, compiled.definition, [[context]])
+            return [context_fact(compiled, data, line_hits)]
+
+        _, hits = ENGINE.run(
+            compiled.name, compiled.definition, line_facts_for(compiled, data), context
+        )
         fired = {key for key, _ in hits}
         decisions: list[Decision] = []
         for key, target in compiled.targets.items():

@@ -24,6 +24,8 @@ KNOWN_EVENTS = (
     "lifecycle_changed",
     "tier_changed",
     "downgrade_notice",
+    "vip_changed",
+    "anniversary",
 )
 ATTRIBUTE_PREFIXES = ("event.attributes.", "member.attributes.")
 ATTRIBUTE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,40}$")

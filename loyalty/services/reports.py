@@ -19,9 +19,15 @@ def overview(ctx: ServiceContext) -> dict[str, Any]:
     """Members by tier (the pyramid), VIPs, and members by lifecycle stage."""
     with ctx.uow(read_only=True) as uow:
         conn = uow.connection
-        tiers = dict(conn.execute(select(m.tier, func.count()).group_by(m.tier)).all())
-        stages = dict(conn.execute(select(m.lifecycle_stage, func.count())
-                                   .group_by(m.lifecycle_stage)).all())
+        tiers: dict[str, int] = {
+            row[0]: int(row[1])
+            for row in conn.execute(select(m.tier, func.count()).group_by(m.tier))
+        }
+        stages: dict[str, int] = {
+            row[0]: int(row[1])
+            for row in conn.execute(select(m.lifecycle_stage, func.count())
+                                    .group_by(m.lifecycle_stage))
+        }
         vip = conn.execute(select(func.count()).where(m.vip.is_(True))).scalar_one()
         total = conn.execute(select(func.count()).select_from(t.members)).scalar_one()
     book = ctx.rules.current()

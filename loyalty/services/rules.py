@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from loyalty import engine as rule_engine
 from loyalty.config import Settings
 from loyalty.domain.commands import RecordEvent, RecordTransaction
+from loyalty.domain.decisions import RuleBook
 from loyalty.domain.effects import resolve_points
 from loyalty.domain.errors import RulesInvalid, UnknownMember, UnknownRulesVersion
 from loyalty.domain.model import EvaluationInput
@@ -116,7 +117,7 @@ def explain(ctx: ServiceContext, member_id: str, command: RecordTransaction | Re
         if problems:
             raise RulesInvalid(f"{len(problems)} problem(s) in the candidate rule files",
                                details={"problems": problems})
-        book = rule_engine.build_rulebook(dict(files), "candidate")
+        book: RuleBook = rule_engine.build_rulebook(dict(files), "candidate")
     else:
         book = ctx.rules.current()
     if isinstance(command, RecordTransaction):

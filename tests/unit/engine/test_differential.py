@@ -36,17 +36,34 @@ NUMBER = {
     "event.month": [1, 6, 12],
     "event.hour": [0, 12, 23],
 }
-LISTS = {"member.tags": ["a", "b"], "offers.presented": ["X1", "X2"], "stats.categories_bought": ["tv"]}
-LINE_TEXT = {"line.sku": ["FRIDGE-1", "FRIDGE-2", "TV-1", "FR"], "line.category": ["appliances", "fridge", "kitchen"]}
+LISTS = {
+    "member.tags": ["a", "b"],
+    "offers.presented": ["X1", "X2"],
+    "stats.categories_bought": ["tv"],
+}
+LINE_TEXT = {
+    "line.sku": ["FRIDGE-1", "FRIDGE-2", "TV-1", "FR"],
+    "line.category": ["appliances", "fridge", "kitchen"],
+}
 LINE_NUMBER = {"line.quantity": [1, 2, 3], "line.amount": [50, 100, 999.99]}
 ATTRIBUTE_VALUES: list[Any] = ["lapsed", "declining", 5, 2.5, True]
 
 
-def _compare(facts: dict[str, list[Any]], numbers: dict[str, list[Any]]) -> st.SearchStrategy[dict[str, Any]]:
+def _compare(
+    facts: dict[str, list[Any]], numbers: dict[str, list[Any]]
+) -> st.SearchStrategy[dict[str, Any]]:
     text = st.sampled_from(sorted(facts)).flatmap(
         lambda path: st.one_of(
-            st.builds(lambda op, v: {"fact": path, op: v}, st.sampled_from(["is", "is_not"]), st.sampled_from(facts[path])),
-            st.builds(lambda op, v: {"fact": path, op: v}, st.sampled_from(["in", "not_in"]), st.lists(st.sampled_from(facts[path]), min_size=1, max_size=2)),
+            st.builds(
+                lambda op, v: {"fact": path, op: v},
+                st.sampled_from(["is", "is_not"]),
+                st.sampled_from(facts[path]),
+            ),
+            st.builds(
+                lambda op, v: {"fact": path, op: v},
+                st.sampled_from(["in", "not_in"]),
+                st.lists(st.sampled_from(facts[path]), min_size=1, max_size=2),
+            ),
             st.builds(lambda v: {"fact": path, "starts_with": v[:3]}, st.sampled_from(facts[path])),
             st.builds(lambda v: {"fact": path, "exists": v}, st.booleans()),
         )
@@ -58,8 +75,15 @@ def _compare(facts: dict[str, list[Any]], numbers: dict[str, list[Any]]) -> st.S
                 st.sampled_from(["is", "is_not", "above", "at_least", "below", "at_most"]),
                 st.sampled_from(numbers[path]),
             ),
-            st.builds(lambda a, b: {"fact": path, "between": sorted([a, b])}, st.sampled_from(numbers[path]), st.sampled_from(numbers[path])),
-            st.builds(lambda v: {"fact": path, "in": v}, st.lists(st.sampled_from(numbers[path]), min_size=1, max_size=2)),
+            st.builds(
+                lambda a, b: {"fact": path, "between": sorted([a, b])},
+                st.sampled_from(numbers[path]),
+                st.sampled_from(numbers[path]),
+            ),
+            st.builds(
+                lambda v: {"fact": path, "in": v},
+                st.lists(st.sampled_from(numbers[path]), min_size=1, max_size=2),
+            ),
             st.builds(lambda v: {"fact": path, "exists": v}, st.booleans()),
         )
     )
@@ -68,16 +92,29 @@ def _compare(facts: dict[str, list[Any]], numbers: dict[str, list[Any]]) -> st.S
 
 _TOP_LEAF = st.one_of(
     _compare(TEXT, NUMBER),
-    st.builds(lambda op, v: {"fact": "event.date", op: v}, st.sampled_from(["at_least", "below", "is"]), st.sampled_from(DATES)),
-    st.builds(lambda v: {"fact": "event.weekday", "in": v}, st.lists(st.sampled_from(["monday", "saturday", "sunday"]), min_size=1, max_size=2)),
+    st.builds(
+        lambda op, v: {"fact": "event.date", op: v},
+        st.sampled_from(["at_least", "below", "is"]),
+        st.sampled_from(DATES),
+    ),
+    st.builds(
+        lambda v: {"fact": "event.weekday", "in": v},
+        st.lists(st.sampled_from(["monday", "saturday", "sunday"]), min_size=1, max_size=2),
+    ),
     st.builds(lambda v: {"fact": "member.vip", "is": v}, st.booleans()),
-    st.sampled_from(sorted(LISTS)).flatmap(lambda p: st.builds(lambda v: {"fact": p, "contains": v}, st.sampled_from(LISTS[p]))),
+    st.sampled_from(sorted(LISTS)).flatmap(
+        lambda p: st.builds(lambda v: {"fact": p, "contains": v}, st.sampled_from(LISTS[p]))
+    ),
     st.builds(
         lambda op, v: {"fact": "event.attributes.stage", op: v},
         st.sampled_from(["is", "is_not", "exists"]),
         st.sampled_from(ATTRIBUTE_VALUES),
     ).map(lambda c: {**c, "exists": bool(c["exists"])} if "exists" in c else c),
-    st.builds(lambda op, v: {"fact": "event.attributes.stage", op: v}, st.sampled_from(["above", "at_most"]), st.sampled_from([2, 5])),
+    st.builds(
+        lambda op, v: {"fact": "event.attributes.stage", op: v},
+        st.sampled_from(["above", "at_most"]),
+        st.sampled_from([2, 5]),
+    ),
 )
 _LINE_LEAF = _compare(LINE_TEXT, LINE_NUMBER).filter(lambda c: "exists" not in c)
 
@@ -85,15 +122,26 @@ _LINE_LEAF = _compare(LINE_TEXT, LINE_NUMBER).filter(lambda c: "exists" not in c
 def _groups(leaf: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     return st.recursive(
         leaf,
-        lambda inner: st.builds(lambda k, items: {k: items}, st.sampled_from(["all", "any", "none"]), st.lists(inner, min_size=1, max_size=3)),
+        lambda inner: st.builds(
+            lambda k, items: {k: items},
+            st.sampled_from(["all", "any", "none"]),
+            st.lists(inner, min_size=1, max_size=3),
+        ),
         max_leaves=5,
     )
 
 
 LINE_COND = _groups(_LINE_LEAF)
 TOP_COND = st.recursive(
-    st.one_of(_TOP_LEAF, st.builds(lambda k, c: {k: c}, st.sampled_from(["any_line", "all_lines"]), LINE_COND)),
-    lambda inner: st.builds(lambda k, items: {k: items}, st.sampled_from(["all", "any", "none"]), st.lists(inner, min_size=1, max_size=3)),
+    st.one_of(
+        _TOP_LEAF,
+        st.builds(lambda k, c: {k: c}, st.sampled_from(["any_line", "all_lines"]), LINE_COND),
+    ),
+    lambda inner: st.builds(
+        lambda k, items: {k: items},
+        st.sampled_from(["all", "any", "none"]),
+        st.lists(inner, min_size=1, max_size=3),
+    ),
     max_leaves=6,
 )
 
@@ -102,7 +150,11 @@ TOP_COND = st.recursive(
 def rule_sets(draw: st.DrawFn) -> list[dict[str, Any]]:
     rules = []
     for index in range(draw(st.integers(1, 8))):
-        rule: dict[str, Any] = {"id": f"r{index}", "description": f"rule {index}", "priority": draw(st.sampled_from([1, 5, 100]))}
+        rule: dict[str, Any] = {
+            "id": f"r{index}",
+            "description": f"rule {index}",
+            "priority": draw(st.sampled_from([1, 5, 100])),
+        }
         if draw(st.booleans()):
             rule["when"] = draw(TOP_COND)
         if draw(st.integers(0, 3)) == 0:
@@ -113,7 +165,9 @@ def rule_sets(draw: st.DrawFn) -> list[dict[str, Any]]:
                 rule["from"], rule["until"] = rule["until"], rule["from"]
         then: list[dict[str, Any]] = [{"award_points": {"points": index * 10 + 1}}]
         if draw(st.booleans()):
-            then.append({"award_points": {"per_currency_unit": index + 1, "on_lines": draw(LINE_COND)}})
+            then.append(
+                {"award_points": {"per_currency_unit": index + 1, "on_lines": draw(LINE_COND)}}
+            )
         rule["then"] = then
         rules.append(rule)
     return rules
@@ -124,22 +178,38 @@ def snapshots(draw: st.DrawFn) -> EvaluationInput:
     day = draw(st.sampled_from(DATES)) + timedelta(days=draw(st.integers(0, 2)))
     when = datetime(day.year, day.month, day.day, draw(st.sampled_from([0, 12, 23])), tzinfo=UTC)
     lines = tuple(
-        Line(draw(st.sampled_from(LINE_TEXT["line.sku"])), draw(st.sampled_from(LINE_TEXT["line.category"])), draw(st.integers(1, 3)), Decimal(str(draw(st.sampled_from([50, 33.33, 999.99])))))
+        Line(
+            draw(st.sampled_from(LINE_TEXT["line.sku"])),
+            draw(st.sampled_from(LINE_TEXT["line.category"])),
+            draw(st.integers(1, 3)),
+            Decimal(str(draw(st.sampled_from([50, 33.33, 999.99])))),
+        )
         for _ in range(draw(st.integers(0, 3)))
     )
     attributes = {} if draw(st.booleans()) else {"stage": draw(st.sampled_from(ATTRIBUTE_VALUES))}
     occurrence = Occurrence(
-        kind="purchase", source_id="t", occurred_at=when, total=Decimal(str(draw(st.sampled_from(NUMBER["event.total"])))),
-        lines=lines, store_id=draw(st.sampled_from([None, "SH-001", "BJ-002"])), channel=draw(st.sampled_from([None, "store", "web"])),
-        offer_codes=tuple(draw(st.lists(st.sampled_from(["X1", "X2"]), max_size=2))), attributes=attributes,
+        kind="purchase",
+        source_id="t",
+        occurred_at=when,
+        total=Decimal(str(draw(st.sampled_from(NUMBER["event.total"])))),
+        lines=lines,
+        store_id=draw(st.sampled_from([None, "SH-001", "BJ-002"])),
+        channel=draw(st.sampled_from([None, "store", "web"])),
+        offer_codes=tuple(draw(st.lists(st.sampled_from(["X1", "X2"]), max_size=2))),
+        attributes=attributes,
     )
     birth = draw(st.sampled_from([None, date(1990, 6, 15), date(2008, 1, 1)]))
     member = Member(
-        member_id="m", tier=draw(st.sampled_from(["member", "silver", "gold"])), vip=draw(st.booleans()), birth_date=birth,
-        region=draw(st.sampled_from([None, "east", "west"])), tags=tuple(draw(st.lists(st.sampled_from(["a", "b"]), max_size=2))),
+        member_id="m",
+        tier=draw(st.sampled_from(["member", "silver", "gold"])),
+        vip=draw(st.booleans()),
+        birth_date=birth,
+        region=draw(st.sampled_from([None, "east", "west"])),
+        tags=tuple(draw(st.lists(st.sampled_from(["a", "b"]), max_size=2))),
     )
     stats = MemberStats(
-        spend_30d=Decimal(str(draw(st.sampled_from([0, 500, 1000.25])))), days_since_last_purchase=draw(st.sampled_from([None, 0, 30, 90])),
+        spend_30d=Decimal(str(draw(st.sampled_from([0, 500, 1000.25])))),
+        days_since_last_purchase=draw(st.sampled_from([None, 0, 30, 90])),
         categories_bought=tuple(draw(st.lists(st.sampled_from(["tv", "kitchen"]), max_size=2))),
     )
     return EvaluationInput(occurrence, member, stats, when)
@@ -148,8 +218,10 @@ def snapshots(draw: st.DrawFn) -> EvaluationInput:
 def _value(path: str, raw: Any, actual: Any) -> tuple[Any, Any]:
     """Both sides of a comparison as the language defines them."""
     if path.startswith("event.attributes."):
-        if isinstance(raw, bool) or isinstance(raw, str):
-            return attribute_text(actual), ("true" if raw else "false") if isinstance(raw, bool) else raw
+        if isinstance(raw, (bool, str)):
+            return attribute_text(actual), ("true" if raw else "false") if isinstance(
+                raw, bool
+            ) else raw
         return attribute_number(actual), Decimal(str(raw))
     if isinstance(raw, date):
         return actual, date_number(raw)
@@ -158,7 +230,12 @@ def _value(path: str, raw: Any, actual: Any) -> tuple[Any, Any]:
     return actual, raw
 
 
-def oracle(cond: Any, facts: dict[str, Any], lines: list[dict[str, Any]], line: dict[str, Any] | None = None) -> bool:
+def oracle(
+    cond: Any,
+    facts: dict[str, Any],
+    lines: list[dict[str, Any]],
+    line: dict[str, Any] | None = None,
+) -> bool:
     """Reference meaning of a condition: a comparison on a missing fact is false."""
     if isinstance(cond, list):
         return all(oracle(c, facts, lines, line) for c in cond)
@@ -198,11 +275,18 @@ def oracle(cond: Any, facts: dict[str, Any], lines: list[dict[str, Any]], line: 
     if a is None:
         return False
     return {
-        "is": a == b, "is_not": a != b, "above": a > b, "at_least": a >= b, "below": a < b, "at_most": a <= b,
+        "is": a == b,
+        "is_not": a != b,
+        "above": a > b,
+        "at_least": a >= b,
+        "below": a < b,
+        "at_most": a <= b,
     }[op]
 
 
-def expected(rules: list[dict[str, Any]], data: EvaluationInput) -> list[tuple[str, int, tuple[int, ...]]]:
+def expected(
+    rules: list[dict[str, Any]], data: EvaluationInput
+) -> list[tuple[str, int, tuple[int, ...]]]:
     facts = snapshot_facts(data)
     lines = [line_facts(line) for line in data.occurrence.lines]
     today = facts["event.date"]
@@ -219,7 +303,9 @@ def expected(rules: list[dict[str, Any]], data: EvaluationInput) -> list[tuple[s
             on_lines = effect["award_points"].get("on_lines")
             matched: tuple[int, ...] = ()
             if on_lines is not None:
-                matched = tuple(i for i, item in enumerate(lines) if oracle(on_lines, facts, lines, item))
+                matched = tuple(
+                    i for i, item in enumerate(lines) if oracle(on_lines, facts, lines, item)
+                )
                 if not matched:
                     continue
             out.append((rule["id"], position, matched))
@@ -228,8 +314,12 @@ def expected(rules: list[dict[str, Any]], data: EvaluationInput) -> list[tuple[s
 
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 @given(rule_sets(), st.lists(snapshots(), min_size=60, max_size=60))
-def test_compiled_rules_agree_with_the_reference_evaluator(rules: list[dict[str, Any]], inputs: list[EvaluationInput]) -> None:
-    text = yaml.safe_dump({"ruleset": "generated", "on": ["purchase"], "rules": rules}, sort_keys=False)
+def test_compiled_rules_agree_with_the_reference_evaluator(
+    rules: list[dict[str, Any]], inputs: list[EvaluationInput]
+) -> None:
+    text = yaml.safe_dump(
+        {"ruleset": "generated", "on": ["purchase"], "rules": rules}, sort_keys=False
+    )
     files = {"generated.yaml": text}
     assert check_rules(files) == []
     book = build_rulebook(files, "diff")

@@ -105,7 +105,10 @@ def test_content_hash_ignores_mapping_order(pack: dict[str, str]) -> None:
 
 def test_many_books_with_the_same_version_coexist(pack: dict[str, str]) -> None:
     first = build_rulebook(pack, "1")
-    changed = {**pack, "earning.yaml": pack["earning.yaml"].replace("at_least: 500", "at_least: 600")}
+    changed = {
+        **pack,
+        "earning.yaml": pack["earning.yaml"].replace("at_least: 500", "at_least: 600"),
+    }
     second = build_rulebook(changed, "1")
     data = snapshot(lines=(FRIDGE,))
     assert [d.rule_id for d in first.evaluate(data)] == [d.rule_id for d in second.evaluate(data)]

@@ -1,0 +1,43 @@
+Feature: Marketing changes the programme by editing rule files
+  Marketing staff describe offers in rule files they can read, without a programmer.
+  The system says at once whether a change is valid, and every matching rule applies.
+
+  Background:
+    Given the standard programme rules
+
+  Scenario: Marketing adds a double-points weekend for electronics
+    Given marketing adds the rules:
+      | rule                | description                              | priority | condition                     | effect                                       |
+      | weekend-electronics | Double points on electronics at weekends | 30       | the day is saturday or sunday | 1 extra point per 1 CNY on electronics lines |
+    When a member buys a "TV-55" in "electronics" for 2000 CNY on 2026-05-02
+    Then the rule "weekend-electronics" fires with the reason "Double points on electronics at weekends"
+    And the member earns 4000 points
+    When a member buys a "TV-55" in "electronics" for 2000 CNY on 2026-05-04
+    Then the rule "weekend-electronics" does not fire
+    And the member earns 2000 points
+
+  Scenario: A rule outside its active dates does not fire
+    Given marketing adds the rules:
+      | rule         | description                  | priority | condition | effect     | from       | until      |
+      | spring-bonus | 300 points during the spring | 30       | always    | 300 points | 2026-03-01 | 2026-05-31 |
+    When a member buys a "KETTLE-1" in "kitchen" for 100 CNY on 2026-06-01
+    Then the rule "spring-bonus" does not fire
+    When a member buys a "KETTLE-1" in "kitchen" for 100 CNY on 2026-05-31
+    Then the rule "spring-bonus" fires with the reason "300 points during the spring"
+
+  Scenario: Stacked rules all apply in priority order
+    Given the member is a gold member
+    When a member buys a "KETTLE-1" in "kitchen" for 100 CNY on 2026-05-02
+    Then the rules fire in this order: base-earn, gold-multiplier, kitchen-bonus
+    And the member earns 350 points
+
+  Scenario: Buying a refrigerator brings an ice maker
+    When a member buys a "FRIDGE-500L" in "appliances" for 3999 CNY on 2026-05-02
+    Then the rule "fridge-ice-maker" fires with the reason "Buy a refrigerator, get an ice maker"
+    And the member is given the reward "ICE-MAKER"
+
+  Scenario: A rule file with a misspelt fact is reported with its line
+    When marketing misspells "member.tier" as "member.teir" in the earning rules
+    Then the check reports a problem in "earning.yaml" on the line of the misspelling
+    And the problem suggests "member.tier"
+    And the changed rules cannot be activated
