@@ -21,8 +21,8 @@ blp = Blueprint("events", __name__, description="Non-purchase events")
 @blp.route("/events")
 class Events(MethodView):
     @require_roles("pos")
-    @blp.arguments(rq.EventSchema)
-    @blp.arguments(rq.DryRunQuerySchema, location="query", as_kwargs=True)
+    @blp.arguments(rq.EventSchema())
+    @blp.arguments(rq.DryRunQuerySchema(), location="query", as_kwargs=True)
     @blp.response(201, rs.EventOutcome, headers=REPLAY_DOC)
     @blp.alt_response(200, schema=rs.EventOutcome, description="Dry run: nothing recorded")
     def post(self, command: RecordEvent, dry_run: bool) -> tuple[Any, ...]:

@@ -20,7 +20,7 @@ blp = Blueprint("members", __name__, description="Enrol members and read them")
 @blp.route("/members")
 class Members(MethodView):
     @require_roles("pos")
-    @blp.arguments(rq.EnrolMemberSchema)
+    @blp.arguments(rq.EnrolMemberSchema())
     @blp.response(201, rs.Member)
     def post(self, command: EnrolMember) -> tuple[dict[str, Any], int]:
         """Enrol a member; an id, e-mail or phone already known answers 409 member_exists."""
@@ -31,7 +31,7 @@ class Members(MethodView):
 @blp.route("/members/<member_id>")
 class MemberResource(MethodView):
     @require_roles("pos", "marketing")
-    @blp.arguments(rq.AsOfQuerySchema, location="query", as_kwargs=True)
+    @blp.arguments(rq.AsOfQuerySchema(), location="query", as_kwargs=True)
     @blp.response(200, rs.Member)
     def get(self, member_id: str, as_of: Any = None) -> dict[str, Any]:
         """The member: profile, tier, points, privileges active now, open offers."""
@@ -41,7 +41,7 @@ class MemberResource(MethodView):
 @blp.route("/members/<member_id>/ledger")
 class Ledger(MethodView):
     @require_roles("pos", "marketing")
-    @blp.arguments(rq.LedgerQuerySchema, location="query", as_kwargs=True)
+    @blp.arguments(rq.LedgerQuerySchema(), location="query", as_kwargs=True)
     @blp.response(200, rs.LedgerPage)
     def get(self, member_id: str, limit: int, cursor: int | None = None) -> dict[str, Any]:
         """Every ledger entry, newest first, with what caused it; paginated by `cursor`."""

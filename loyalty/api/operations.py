@@ -20,7 +20,7 @@ blp = Blueprint("operations", __name__, description="Sweeps and reports")
 @blp.route("/sweeps")
 class Sweeps(MethodView):
     @require_roles("admin")
-    @blp.arguments(rq.SweepSchema, as_kwargs=True)
+    @blp.arguments(rq.SweepSchema(), as_kwargs=True)
     @blp.response(201, rs.SweepReport)
     def post(self, as_of: Any, shard: Shard | None, batch_size: int) -> dict[str, Any]:
         """Run the sweep as of an instant (idempotent: a second run changes nothing)."""

@@ -21,7 +21,7 @@ blp = Blueprint("rewards", __name__, description="Rewards catalogue and redempti
 @blp.route("/rewards")
 class Rewards(MethodView):
     @require_roles("pos", "marketing")
-    @blp.arguments(rq.AsOfQuerySchema, location="query", as_kwargs=True)
+    @blp.arguments(rq.AsOfQuerySchema(), location="query", as_kwargs=True)
     @blp.response(200, rs.Catalogue)
     def get(self, as_of: Any = None) -> dict[str, Any]:
         """The catalogue: id, name, points cost, stock and validity of every reward."""
@@ -31,7 +31,7 @@ class Rewards(MethodView):
 @blp.route("/members/<member_id>/redemptions")
 class Redemptions(MethodView):
     @require_roles("pos")
-    @blp.arguments(rq.RedeemSchema)
+    @blp.arguments(rq.RedeemSchema())
     @blp.response(201, rs.Redemption, headers=REPLAY_DOC)
     def post(self, command: Redeem, member_id: str) -> tuple[Any, ...]:
         """Redeem points for a reward; the same redemption_id again replays the answer."""

@@ -20,7 +20,7 @@ blp = Blueprint("rules", __name__, description="Rule files marketing edits")
 @blp.route("/rules/check")
 class CheckRules(MethodView):
     @require_roles("marketing")
-    @blp.arguments(rq.RuleFilesSchema, as_kwargs=True)
+    @blp.arguments(rq.RuleFilesSchema(), as_kwargs=True)
     @blp.response(200, rs.RulesCheck)
     def post(self, files: dict[str, str]) -> dict[str, Any]:
         """Validate candidate rule files without activating them; lists every problem."""
@@ -31,7 +31,7 @@ class CheckRules(MethodView):
 @blp.route("/rules/explain")
 class ExplainRules(MethodView):
     @require_roles("marketing")
-    @blp.arguments(rq.ExplainSchema, as_kwargs=True)
+    @blp.arguments(rq.ExplainSchema(), as_kwargs=True)
     @blp.response(200, rs.Explanation)
     def post(
         self, member_id: str, event: RecordTransaction | RecordEvent, files: dict[str, str] | None
@@ -43,7 +43,7 @@ class ExplainRules(MethodView):
 @blp.route("/rules/activate")
 class ActivateRules(MethodView):
     @require_roles("admin")
-    @blp.arguments(rq.ActivateRulesSchema, as_kwargs=True, required=False)
+    @blp.arguments(rq.ActivateRulesSchema(), as_kwargs=True, required=False)
     @blp.response(201, rs.RulesVersion)
     def post(self, files: dict[str, str] | None = None) -> dict[str, Any]:
         """Activate rule files (absent: the server's rules directory) as a new version."""

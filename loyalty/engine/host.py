@@ -48,7 +48,7 @@ class _FastJson:
 
 def _tune_durable() -> None:
     """Faster JSON, and a monotonic-enough clock for action leases (it was datetime math)."""
-    durable_engine.json = _FastJson  # type: ignore[assignment]
+    durable_engine.json = _FastJson
     durable_engine._unix_now = time.time
 
 

@@ -7,12 +7,68 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, case, func, insert, or_, select, update
+from sqlalchemy import Connection, Row, and_, bindparam, case, func, insert, or_, select, update
 
 from loyalty.domain.ledger import Account, Entry, Lot
 from loyalty.domain.model import Member, MemberStats
 from loyalty.store import tables as t
 from loyalty.store.types import from_units
+
+# Statements on the hot path are built once: constructing SQLAlchemy expressions per request
+# costs more CPU than running them. Parameters are bound by name at execution.
+_m = t.members.c
+MEMBER = select(t.members).where(_m.member_id == bindparam("b_member_id"))
+MEMBER_LOCKED = MEMBER.with_for_update()
+MEMBER_UPDATE = update(t.members).where(_m.member_id == bindparam("b_member_id"))
+INSERT_TRANSACTION = insert(t.transactions)
+INSERT_LINES = insert(t.transaction_lines)
+INSERT_EVENT = insert(t.events)
+INSERT_LOTS = insert(t.point_lots).returning(t.point_lots.c.lot_id, sort_by_parameter_order=True)
+UPDATE_LOT = update(t.point_lots).where(t.point_lots.c.lot_id == bindparam("b_lot_id"))
+INSERT_ENTRIES = insert(t.ledger_entries)
+INSERT_IDEMPOTENCY = insert(t.idempotency_keys)
+IDEMPOTENCY = select(t.idempotency_keys).where(
+    t.idempotency_keys.c.scope == bindparam("b_scope"),
+    t.idempotency_keys.c.key == bindparam("b_key"),
+)
+
+
+def _stats_query() -> Any:
+    tx = t.transactions.c
+    since: dict[int, Any] = {days: bindparam(f"since_{days}") for days in (30, 90, 365)}
+
+    def window(days: int, value: Any) -> Any:
+        return func.coalesce(func.sum(case((tx.occurred_at >= since[days], value), else_=0)), 0)
+
+    visit = case((tx.type == "purchase", 1), else_=0)
+    return select(
+        window(30, tx.total), window(90, tx.total), window(365, tx.total),
+        window(30, visit), window(90, visit), window(365, visit),
+    ).where(tx.member_id == bindparam("b_member_id"), tx.occurred_at >= since[365],
+            tx.occurred_at <= bindparam("as_of"))
+
+
+STATS = _stats_query()
+_lots = t.point_lots.c
+OPEN_LOTS = select(t.point_lots).where(
+    _lots.member_id == bindparam("b_member_id"), _lots.remaining > 0).order_by(_lots.lot_id)
+DUE_LOTS = select(t.point_lots).where(
+    _lots.member_id == bindparam("b_member_id"), _lots.remaining > 0,
+    or_(and_(_lots.state == "pending", _lots.pending_until <= bindparam("as_of")),
+        _lots.expires_at <= bindparam("as_of")),
+).order_by(_lots.lot_id)
+_p = t.privileges.c
+ACTIVE_PRIVILEGES = (
+    select(_p.privilege, func.max(_p.valid_until).label("valid_until"),
+           func.count(_p.id).label("grants"), func.count(_p.valid_until).label("bounded"))
+    .where(_p.member_id == bindparam("b_member_id"), _p.granted_at <= bindparam("as_of"),
+           or_(_p.revoked_at.is_(None), _p.revoked_at > bindparam("as_of")),
+           or_(_p.valid_until.is_(None), _p.valid_until > bindparam("as_of")))
+    .group_by(_p.privilege).order_by(_p.privilege)
+)
+_u = t.rule_usage.c
+USAGE = select(_u.rule_id, _u.period_key, _u.times).where(
+    _u.member_id == bindparam("b_member_id"), _u.rule_id.in_(bindparam("rules", expanding=True)))
 
 
 class MemberRepository:
@@ -22,10 +78,8 @@ class MemberRepository:
     def get(self, member_id: str, *, lock: bool = False) -> Row[Any] | None:
         """The member row; with `lock`, held until commit (row lock on PostgreSQL; SQLite's
         write transaction is already exclusive)."""
-        query = select(t.members).where(t.members.c.member_id == member_id)
-        if lock and self.conn.dialect.name != "sqlite":
-            query = query.with_for_update()
-        return self.conn.execute(query).first()
+        query = MEMBER_LOCKED if lock and self.conn.dialect.name != "sqlite" else MEMBER
+        return self.conn.execute(query, {"b_member_id": member_id}).first()
 
     def conflict(self, member_id: str | None, email: str | None, phone: str | None) -> str | None:
         """Which identifier (member_id, email, phone) is already taken, if any."""
@@ -43,9 +97,7 @@ class MemberRepository:
         self.conn.execute(insert(t.members).values(**values))
 
     def update(self, member_id: str, **values: Any) -> None:
-        self.conn.execute(
-            update(t.members).where(t.members.c.member_id == member_id).values(**values)
-        )
+        self.conn.execute(MEMBER_UPDATE, {**values, "b_member_id": member_id})
 
     @staticmethod
     def to_domain(row: Row[Any]) -> Member:
@@ -64,20 +116,9 @@ class TransactionRepository:
 
     def stats(self, member: Row[Any], as_of: datetime) -> MemberStats:
         """Spend and visits over 30/90/365 days before `as_of`, net of returns, in one query."""
-        tx = t.transactions.c
-        since = {days: as_of - timedelta(days=days) for days in (30, 90, 365)}
-
-        def window(days: int, value: Any) -> Any:
-            return func.coalesce(func.sum(case((tx.occurred_at >= since[days], value), else_=0)), 0)
-
-        visit = case((tx.type == "purchase", 1), else_=0)
-        row = self.conn.execute(
-            select(
-                window(30, tx.total), window(90, tx.total), window(365, tx.total),
-                window(30, visit), window(90, visit), window(365, visit),
-            ).where(tx.member_id == member.member_id, tx.occurred_at >= since[365],
-                    tx.occurred_at <= as_of)
-        ).one()
+        params = {f"since_{days}": as_of - timedelta(days=days) for days in (30, 90, 365)}
+        row = self.conn.execute(STATS, {**params, "as_of": as_of,
+                                        "b_member_id": member.member_id}).one()
         last = member.last_purchase_at
         return MemberStats(
             spend_30d=from_units(row[0]), spend_90d=from_units(row[1]),
@@ -102,9 +143,9 @@ class TransactionRepository:
         ).all()
 
     def insert(self, values: dict[str, Any], lines: list[dict[str, Any]]) -> None:
-        self.conn.execute(insert(t.transactions).values(**values))
+        self.conn.execute(INSERT_TRANSACTION, values)
         if lines:
-            self.conn.execute(insert(t.transaction_lines), lines)
+            self.conn.execute(INSERT_LINES, lines)
 
     def update(self, transaction_id: str, **values: Any) -> None:
         self.conn.execute(
@@ -123,7 +164,7 @@ class TransactionRepository:
             )
 
     def insert_event(self, values: dict[str, Any]) -> None:
-        self.conn.execute(insert(t.events).values(**values))
+        self.conn.execute(INSERT_EVENT, values)
 
 
 class LedgerRepository:
@@ -133,17 +174,13 @@ class LedgerRepository:
     def account(self, member: Row[Any], *, as_of: datetime | None = None) -> Account:
         """The member's balances with their open lots: all of them, or with `as_of` only those
         due to activate or expire by then (enough to settle and to earn)."""
-        lots = t.point_lots.c
-        query = select(t.point_lots).where(lots.member_id == member.member_id, lots.remaining > 0)
+        query, params = OPEN_LOTS, {"b_member_id": member.member_id}
         if as_of is not None:
-            query = query.where(
-                or_(and_(lots.state == "pending", lots.pending_until <= as_of),
-                    lots.expires_at <= as_of)
-            )
+            query, params = DUE_LOTS, {**params, "as_of": as_of}
         loaded = [
             Lot(r.member_id, r.source_type, r.source_id, r.rule_id, r.earned, r.remaining,
                 r.state, r.earned_at, r.pending_until, r.expires_at, lot_id=r.lot_id)
-            for r in self.conn.execute(query.order_by(lots.lot_id))
+            for r in self.conn.execute(query, params)
         ]
         return Account(member.member_id, member.points_available, member.points_pending,
                        member.points_debt, member.points_lifetime, lots=loaded)
@@ -158,22 +195,18 @@ class LedgerRepository:
                  "pending_until": lot.pending_until, "expires_at": lot.expires_at}
                 for lot in account.new_lots
             ]
-            ids = self.conn.execute(
-                insert(t.point_lots).returning(t.point_lots.c.lot_id, sort_by_parameter_order=True),
-                rows,
-            ).scalars().all()
+            ids = self.conn.execute(INSERT_LOTS, rows).scalars().all()
             for lot, lot_id in zip(account.new_lots, ids, strict=True):
                 lot.lot_id = lot_id
                 lot.changed = False
-        for lot in account.lots:
-            if lot.changed and lot.lot_id is not None:
-                self.conn.execute(
-                    update(t.point_lots).where(t.point_lots.c.lot_id == lot.lot_id)
-                    .values(remaining=lot.remaining, state=lot.state)
-                )
+        changed = [lot for lot in account.lots if lot.changed and lot.lot_id is not None]
+        if changed:
+            self.conn.execute(UPDATE_LOT, [{"b_lot_id": lot.lot_id, "remaining": lot.remaining,
+                                            "state": lot.state} for lot in changed])
+            for lot in changed:
                 lot.changed = False
         if account.entries:
-            self.conn.execute(insert(t.ledger_entries),
+            self.conn.execute(INSERT_ENTRIES,
                               [self._entry_row(account.member_id, e, recorded_at)
                                for e in account.entries])
         account.new_lots.clear()
@@ -219,17 +252,14 @@ class IdempotencyRepository:
         self.conn = conn
 
     def get(self, scope: str, key: str) -> Row[Any] | None:
-        k = t.idempotency_keys.c
-        return self.conn.execute(
-            select(t.idempotency_keys).where(k.scope == scope, k.key == key)
-        ).first()
+        return self.conn.execute(IDEMPOTENCY, {"b_scope": scope, "b_key": key}).first()
 
     def put(self, scope: str, key: str, *, member_id: str, fingerprint: str, status: int,
             response: dict[str, Any], created_at: datetime) -> None:
-        self.conn.execute(insert(t.idempotency_keys).values(
-            scope=scope, key=key, member_id=member_id, fingerprint=fingerprint,
-            status_code=status, response=response, created_at=created_at,
-        ))
+        self.conn.execute(INSERT_IDEMPOTENCY, {
+            "scope": scope, "key": key, "member_id": member_id, "fingerprint": fingerprint,
+            "status_code": status, "response": response, "created_at": created_at,
+        })
 
 
 class ProgrammeRepository:
@@ -329,16 +359,8 @@ class ProgrammeRepository:
         ).values(revoked_at=at))
 
     def active_privileges(self, member_id: str, as_of: datetime) -> Sequence[Any]:
-        p = t.privileges.c
-        return self.conn.execute(
-            select(p.privilege, func.max(p.valid_until).label("valid_until"),
-                   func.count(p.id).label("grants"),
-                   func.count(p.valid_until).label("bounded"))
-            .where(p.member_id == member_id, p.granted_at <= as_of,
-                   or_(p.revoked_at.is_(None), p.revoked_at > as_of),
-                   or_(p.valid_until.is_(None), p.valid_until > as_of))
-            .group_by(p.privilege).order_by(p.privilege)
-        ).all()
+        return self.conn.execute(ACTIVE_PRIVILEGES,
+                                 {"b_member_id": member_id, "as_of": as_of}).all()
 
     def member_rewards(self, member_id: str, as_of: datetime) -> Sequence[Row[Any]]:
         r = t.member_rewards.c
@@ -360,12 +382,8 @@ class ProgrammeRepository:
         """Times each (rule_id, period_key) has applied to the member."""
         if not keys:
             return {}
-        u = t.rule_usage.c
-        rows = self.conn.execute(
-            select(u.rule_id, u.period_key, u.times).where(
-                u.member_id == member_id, u.rule_id.in_({k[0] for k in keys})
-            )
-        ).all()
+        rows = self.conn.execute(USAGE, {"b_member_id": member_id,
+                                         "rules": sorted({k[0] for k in keys})}).all()
         return {(r.rule_id, r.period_key): int(r.times) for r in rows}
 
     def add_usage(self, member_id: str, rule_id: str, period_key: str, points: int,

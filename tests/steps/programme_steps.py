@@ -48,6 +48,11 @@ class World:
         self.last_body = self.last.get_json()
         return self.last
 
+    def post_as(self, url: str, body: dict[str, Any], headers: dict[str, str]) -> Any:
+        self.last = self.client.post(url, json=body, headers=headers)
+        self.last_body = self.last.get_json()
+        return self.last
+
     def member(self, name: str, as_of: datetime | None = None) -> dict[str, Any]:
         query = f"?as_of={as_of.isoformat()}" if as_of else ""
         response = self.client.get(f"/api/v1/members/{self.members[name]}{query}",

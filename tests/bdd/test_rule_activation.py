@@ -1,0 +1,8 @@
+"""Scenarios of features/rule_activation.feature."""
+
+from pytest_bdd import scenarios
+
+from tests.steps.activation_steps import *  # noqa: F403
+from tests.steps.programme_steps import *  # noqa: F403
+
+scenarios("rule_activation.feature")
