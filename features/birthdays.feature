@@ -9,12 +9,12 @@ Feature: A birthday gift that grows with the member's tier
   Scenario: A member's birthday brings a cake voucher, once
     Given Ann is a member born on 5 December
     When the daily sweep runs on 5 December
-    Then Ann receives the reward "BIRTHDAY-CAKE"
+    Then Ann holds the reward "BIRTHDAY-CAKE"
     When the daily sweep runs on 5 December again
     Then Ann has received the reward "BIRTHDAY-CAKE" just once
 
   Scenario: A gold member's birthday brings dinner for two and points
     Given Bob is a gold member born on 5 December
     When the daily sweep runs on 5 December
-    Then Bob receives the reward "BIRTHDAY-DINNER"
+    Then Bob holds the reward "BIRTHDAY-DINNER"
     And Bob's birthday brought 500 points

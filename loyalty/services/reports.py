@@ -8,7 +8,6 @@ from sqlalchemy import and_, distinct, func, select
 
 from loyalty.services.context import ServiceContext
 from loyalty.store import tables as t
-from loyalty.store.types import from_units
 
 m = t.members.c
 o = t.offers.c
@@ -63,7 +62,7 @@ def winback(ctx: ServiceContext) -> dict[str, Any]:
             offers.append({
                 "offer_code": code, "campaign": campaign, "issued": int(issued),
                 "used": int(used), "members_offered": int(members),
-                "members_won_back": int(back), "spend_since_use": str(from_units(spend)),
+                "members_won_back": int(back), "spend_since_use": str(spend),
                 "use_rate": round(int(used) / int(issued), 4) if issued else 0.0,
             })
     return {"offers": offers}

@@ -12,7 +12,6 @@ from sqlalchemy import Connection, Row, and_, bindparam, case, func, insert, or_
 from loyalty.domain.ledger import Account, Entry, Lot
 from loyalty.domain.model import Member, MemberStats
 from loyalty.store import tables as t
-from loyalty.store.types import from_units
 
 # Statements on the hot path are built once: constructing SQLAlchemy expressions per request
 # costs more CPU than running them. Parameters are bound by name at execution.
@@ -121,9 +120,8 @@ class TransactionRepository:
                                         "b_member_id": member.member_id}).one()
         last = member.last_purchase_at
         return MemberStats(
-            spend_30d=from_units(row[0]), spend_90d=from_units(row[1]),
-            spend_365d=from_units(row[2]), visits_30d=int(row[3]), visits_90d=int(row[4]),
-            visits_365d=int(row[5]), lifetime_spend=member.lifetime_spend,
+            spend_30d=row[0], spend_90d=row[1], spend_365d=row[2], visits_30d=int(row[3]),
+            visits_90d=int(row[4]), visits_365d=int(row[5]), lifetime_spend=member.lifetime_spend,
             lifetime_visits=member.lifetime_visits,
             days_since_last_purchase=None if last is None else max(0, (as_of - last).days),
             categories_bought=tuple(member.categories or ()),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select, update
@@ -181,3 +182,14 @@ def cheapest(ctx: ServiceContext):  # type: ignore[no-untyped-def]
     rewards = [r for r in ctx.rules.current().policy.rewards
                if r.points_cost and r.stock is None]
     return min(rewards, key=lambda r: r.points_cost or 0)
+
+
+def test_statistics_sum_money_exactly_over_their_windows(ctx: ServiceContext, member: str) -> None:
+    purchase(ctx, "S-1", [FILTERS], at=T0 - timedelta(days=100))
+    purchase(ctx, "S-2", [FRIDGE], at=T0 - timedelta(days=20))
+    give_back(ctx, "R-1", "S-1", [("FILTER-1", 1)], at=T0 - timedelta(days=10))
+    with ctx.uow(read_only=True) as uow:
+        stats = uow.transactions.stats(uow.members.get("M-1001"), T0)
+    assert (stats.spend_30d, stats.spend_90d, stats.spend_365d) == (
+        Decimal("3949.50"), Decimal("3949.50"), Decimal("4048.50"))
+    assert (stats.visits_30d, stats.visits_365d) == (1, 2)

@@ -91,7 +91,7 @@ def winback_report(world: World, count: int, code: str, spend: str,
                    auth: Callable[[str], dict[str, str]]) -> None:
     report = world.client.get("/api/v1/reports/winback", headers=auth("marketing")).get_json()
     row = next(o for o in report["offers"] if o["offer_code"] == code)
-    assert (row["members_won_back"], row["spend_since_use"], row["used"]) == (count, spend, 1)
+    assert (row["members_won_back"], row["spend_since_use"], row["used"]) == (count, spend, 1), row
 
 
 def enrol_born(world: World, name: str, day: str) -> None:
@@ -130,3 +130,8 @@ def birthday_points(world: World, name: str, points: int) -> None:
     assert earned == points
 
 
+
+
+@then(parsers.parse('{name} holds the reward "{reward_id}"'))
+def holds_reward(world: World, name: str, reward_id: str) -> None:
+    assert reward_id in [r["reward_id"] for r in world.member(name)["rewards"]]

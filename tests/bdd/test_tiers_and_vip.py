@@ -1,0 +1,9 @@
+"""Scenarios of features/tiers_and_vip.feature."""
+
+from pytest_bdd import scenarios
+
+from tests.steps.programme_steps import *  # noqa: F403
+from tests.steps.sweep_steps import *  # noqa: F403
+from tests.steps.tier_steps import *  # noqa: F403
+
+scenarios("tiers_and_vip.feature")

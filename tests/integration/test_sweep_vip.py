@@ -1,0 +1,106 @@
+"""VIP in the sweep: the top of the pyramid by rank and everyone above the value, from the
+eligible tiers; they lose it when they drop out; shards agree; a second run changes nothing."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from loyalty.services.context import ServiceContext
+from loyalty.services.sweep import Shard, run_sweep
+from loyalty.services.sweep.vip import VipPhase
+from loyalty.store import tables as t
+from tests.integration.helpers import T0
+from tests.integration.test_sweep_tiers import add_member, add_spend, raised
+
+LATER = T0 + timedelta(days=10)
+
+
+@pytest.fixture
+def pyramid(ctx: ServiceContext) -> None:
+    """100 platinum members spending 50,000 to 59,800 and one spending 85,000; a gold member
+    spending 90,000 (not eligible) and a platinum member who spent nothing."""
+    ctx.clock = lambda: T0
+    for i in range(99):
+        add_member(ctx, f"P-{i:03d}", "platinum", bucket=i)
+        add_spend(ctx, f"P-{i:03d}", f"{50000 + 100 * i}.00", T0 - timedelta(days=10))
+    add_member(ctx, "P-RICH", "platinum", bucket=7)
+    add_spend(ctx, "P-RICH", "85000.00", T0 - timedelta(days=10))
+    add_member(ctx, "G-BIG", "gold", bucket=3)
+    add_spend(ctx, "G-BIG", "90000.00", T0 - timedelta(days=10))
+    add_member(ctx, "P-IDLE", "platinum", bucket=4)
+
+
+def sweep(ctx: ServiceContext, as_of: datetime, *shards: str) -> list[dict[str, Any]]:
+    return [run_sweep(ctx, as_of, shard=Shard.parse(shard), phases=[VipPhase()],
+                      batch_size=7)["phases"]["vip"] for shard in shards or ("1/1",)]
+
+
+def vips(ctx: ServiceContext) -> dict[str, Any]:
+    with ctx.uow(read_only=True) as uow:
+        return dict(uow.connection.execute(select(t.members.c.member_id, t.members.c.vip_since)
+                                           .where(t.members.c.vip.is_(True))).all())
+
+
+def privileges(ctx: ServiceContext, member_id: str) -> dict[str, bool]:
+    """Privilege -> still held (not revoked)."""
+    p = t.privileges.c
+    with ctx.uow(read_only=True) as uow:
+        rows = uow.connection.execute(select(p.privilege, p.revoked_at)
+                                      .where(p.member_id == member_id)).all()
+    return {row.privilege: row.revoked_at is None for row in rows}
+
+
+@pytest.mark.parametrize("shards", [("1/1",), ("1/2", "2/2"), ("3/3", "1/3", "2/3")])
+def test_the_top_two_percent_and_everyone_above_80000_become_vip(
+    ctx: ServiceContext, pyramid: None, shards: tuple[str, ...]
+) -> None:
+    sweep(ctx, T0, *shards)
+    assert vips(ctx) == {"P-RICH": T0, "P-098": T0}  # the top 2 of 100 eligible, P-RICH > 80000
+    assert sorted(raised(ctx, "vip_changed")) == [f"vip_changed:{m}:{T0.isoformat()}"
+                                                  for m in ("P-098", "P-RICH")]
+    assert privileges(ctx, "P-098") == {"priority-service": True, "free-delivery": True,
+                                        "lounge-access": True}
+    with ctx.uow(read_only=True) as uow:
+        stored = uow.connection.execute(select(t.sweep_runs.c.shard, t.sweep_runs.c.counts).where(
+            t.sweep_runs.c.phase == "vip-threshold")).all()
+    assert [(row.shard, row.counts) for row in stored] == [
+        ("all", {"threshold": "59800.00", "eligible": 100})]
+
+
+def test_members_who_drop_out_of_the_top_lose_vip_and_its_privileges(
+    ctx: ServiceContext, pyramid: None
+) -> None:
+    sweep(ctx, T0)
+    add_spend(ctx, "P-000", "30000.00", LATER - timedelta(days=1))  # 80,000: above the value
+    add_spend(ctx, "P-001", "30000.00", LATER - timedelta(days=1))  # 80,100: second by rank
+    (counts,) = sweep(ctx, LATER)
+    assert vips(ctx) == {"P-RICH": T0, "P-001": LATER, "P-000": LATER}
+    assert (counts["joined"], counts["left"], counts["events"]) == (2, 1, 3)
+    assert privileges(ctx, "P-098") == {"priority-service": False, "free-delivery": False,
+                                        "lounge-access": False}
+
+
+def test_a_member_who_leaves_the_eligible_tiers_loses_vip(
+    ctx: ServiceContext, pyramid: None
+) -> None:
+    sweep(ctx, T0)
+    with ctx.uow() as uow:
+        uow.connection.execute(t.members.update().where(t.members.c.member_id == "P-RICH")
+                               .values(tier="gold"))
+        uow.commit()
+    sweep(ctx, LATER)
+    assert "P-RICH" not in vips(ctx)
+
+
+def test_a_second_run_for_the_same_instant_changes_nothing(
+    ctx: ServiceContext, pyramid: None
+) -> None:
+    sweep(ctx, T0)
+    before = vips(ctx), raised(ctx, "vip_changed")
+    for counts in sweep(ctx, T0, "1/2", "2/2"):  # other shards: the phase runs again
+        assert set(counts) == {"members"}, counts
+    assert (vips(ctx), raised(ctx, "vip_changed")) == before
