@@ -39,6 +39,8 @@ AS_OF = datetime(2026, 11, 20, tzinfo=UTC)
 # Each statement builds one table from generate_series; :n is the member count. Members are
 # spread over the last ~4 years; each has three purchases over the last 400 days, one lot per
 # purchase, earn + activation entries per lot, and a redemption for one in three members.
+# Lifecycle stages are those yesterday's sweep left (last purchase i % 400 days ago), so
+# today's sweep moves only the members crossing a threshold today, as in daily operation.
 GENERATE = [
     """
     INSERT INTO members (member_id, name, email, phone, birth_date, gender, region, enrolled_at,
@@ -54,7 +56,10 @@ GENERATE = [
         TIMESTAMPTZ '2026-11-20' - ((i % 365) || ' days')::interval,
         CASE WHEN i % 5 = 0
              THEN TIMESTAMPTZ '2026-11-20' + ((365 - i % 365) || ' days')::interval END,
-        false, 'active', NULL, i % 1024, 0, 0, 0, 0, 0, 3,
+        false,
+        CASE WHEN i % 400 >= 364 THEN 'churned' WHEN i % 400 >= 119 THEN 'lapsed'
+             WHEN i % 400 >= 59 THEN 'declining' ELSE 'active' END,
+        NULL, i % 1024, 0, 0, 0, 0, 0, 3,
         TIMESTAMPTZ '2026-11-20' - ((i % 400) || ' days')::interval, '["homeware"]'::json,
         now()
     FROM generate_series(1, :n) AS i
@@ -205,7 +210,7 @@ def main() -> None:
     _, again = sweep(args.batch_size)
     print(
         f"second run for the same date: {time.perf_counter() - started:.1f} s, "
-        f"changes {again['phases'] == report['phases'] and 'none (same report)'}"
+        f"{'the same report: nothing changed' if again == report else 'a DIFFERENT report'}"
     )
 
 

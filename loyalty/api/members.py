@@ -46,3 +46,12 @@ class Ledger(MethodView):
     def get(self, member_id: str, limit: int, cursor: int | None = None) -> dict[str, Any]:
         """Every ledger entry, newest first, with what caused it; paginated by `cursor`."""
         return members.ledger_page(service_context(), member_id, limit=limit, cursor=cursor)
+
+
+@blp.route("/members/<member_id>/tiers")
+class TierHistory(MethodView):
+    @require_roles("pos", "marketing")
+    @blp.response(200, rs.TierHistory)
+    def get(self, member_id: str) -> dict[str, Any]:
+        """The member's tier history: every change, newest first, with its date and reason."""
+        return members.tier_history(service_context(), member_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import zlib
 from datetime import datetime
 from typing import Any
 
@@ -12,8 +13,14 @@ from loyalty.domain.ledger import Source
 from loyalty.domain.model import Occurrence
 from loyalty.services.context import Recorded, ServiceContext
 from loyalty.services.events import react
+from loyalty.services.sweep.base import BUCKETS
 from loyalty.services.timing import iso
 from loyalty.store.uow import SqlUnitOfWork, run_with_retry
+
+
+def bucket_of(member_id: str) -> int:
+    """The member's fixed bucket (0..1023), by which sweeps are split into shards."""
+    return zlib.crc32(member_id.encode()) % BUCKETS
 
 
 def normalise_email(email: str | None) -> str | None:
@@ -51,7 +58,7 @@ def enrol(ctx: ServiceContext, cmd: EnrolMember) -> Recorded:
                 "tier_since": enrolled_at, "vip": False, "lifecycle_stage": "new",
                 "points_available": 0, "points_pending": 0, "points_debt": 0,
                 "points_lifetime": 0, "lifetime_spend": 0, "lifetime_visits": 0,
-                "categories": [], "created_at": now,
+                "categories": [], "created_at": now, "bucket": bucket_of(member_id),
             })
             row = uow.members.get(member_id, lock=True)
             occurrence = Occurrence(kind="enrolment", source_id=f"enrolment:{member_id}",
@@ -125,4 +132,19 @@ def ledger_page(ctx: ServiceContext, member_id: str, *, limit: int,
             "recorded_at": iso(r.recorded_at),
         } for r in rows],
         "next_cursor": rows[-1].entry_id if more and rows else None,
+    }
+
+
+def tier_history(ctx: ServiceContext, member_id: str) -> dict[str, Any]:
+    """The tier now, when it is next reviewed, and every change with its date and reason."""
+    with ctx.uow(read_only=True) as uow:
+        row = uow.members.get(member_id)
+        if row is None:
+            raise UnknownMember(f"no member {member_id!r}", details={"member_id": member_id})
+        changes = uow.programme.tier_changes(member_id)
+    return {
+        "member_id": member_id, "tier": row.tier, "review_at": iso(row.tier_review_at),
+        "changes": [{"from_tier": c.from_tier, "to_tier": c.to_tier,
+                     "changed_at": iso(c.changed_at), "reason": c.reason, "rule_id": c.rule_id,
+                     "ruleset_version": c.ruleset_version} for c in changes],
     }

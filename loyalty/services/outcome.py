@@ -26,6 +26,7 @@ from loyalty.domain.effects import floor_points
 from loyalty.domain.ledger import Account, Source
 from loyalty.domain.model import EvaluationInput, Member, MemberStats, Occurrence
 from loyalty.domain.policy import PointsPolicy, TierLadder
+from loyalty.domain.tiers import next_review
 from loyalty.services.limits import apply_limits
 from loyalty.services.timing import expiry_for, iso
 from loyalty.store.uow import SqlUnitOfWork
@@ -228,3 +229,6 @@ class Applier:
         self.member.tier = tier
         self.member_changes["tier"] = tier
         self.member_changes["tier_since"] = self.occ.occurred_at
+        self.member_changes["tier_review_at"] = next_review(self.book.policy.tiers,
+                                                            self.occ.occurred_at, tier)
+        self.member_changes["tier_notice_for"] = None

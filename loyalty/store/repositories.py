@@ -371,6 +371,11 @@ class ProgrammeRepository:
     def add_tier_change(self, values: dict[str, Any]) -> None:
         self.conn.execute(insert(t.tier_history).values(**values))
 
+    def tier_changes(self, member_id: str) -> Sequence[Row[Any]]:
+        h = t.tier_history.c
+        return self.conn.execute(select(t.tier_history).where(h.member_id == member_id)
+                                 .order_by(h.changed_at.desc(), h.id.desc())).all()
+
     def add_notifications(self, rows: list[dict[str, Any]]) -> None:
         if rows:
             self.conn.execute(insert(t.notifications), rows)

@@ -81,6 +81,8 @@ def install(monkeypatch: pytest.MonkeyPatch) -> Calls:
         (members, "enrol", Recorded(201, MEMBER)),
         (members, "get_member", MEMBER),
         (members, "ledger_page", {"member_id": "M-1001", "entries": [], "next_cursor": None}),
+        (members, "tier_history", {"member_id": "M-1001", "tier": "gold", "review_at": None,
+                                   "changes": []}),
         (transactions, "record_transaction",
          Recorded(201, {"transaction_id": "T-1", **OUTCOME})),
         (events, "record_event",

@@ -29,6 +29,7 @@ ENDPOINTS: list[tuple[str, str, Any, set[str], int]] = [
     ("POST", "/api/v1/members", {"name": "Ann"}, POS, 201),
     ("GET", "/api/v1/members/M-1001", None, EVERYONE, 200),
     ("GET", "/api/v1/members/M-1001/ledger", None, EVERYONE, 200),
+    ("GET", "/api/v1/members/M-1001/tiers", None, EVERYONE, 200),
     ("POST", "/api/v1/transactions", PURCHASE, POS, 201),
     ("POST", "/api/v1/events", EVENT, POS, 201),
     ("GET", "/api/v1/rewards", None, EVERYONE, 200),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from sqlalchemy import select, update
@@ -193,3 +194,24 @@ def test_statistics_sum_money_exactly_over_their_windows(ctx: ServiceContext, me
     assert (stats.spend_30d, stats.spend_90d, stats.spend_365d) == (
         Decimal("3949.50"), Decimal("3949.50"), Decimal("4048.50"))
     assert (stats.visits_30d, stats.visits_365d) == (1, 2)
+
+
+def test_an_upgrade_at_the_till_is_recorded_with_its_next_review(
+    ctx: ServiceContext, member: str
+) -> None:
+    body = purchase(ctx, "S-1", [("GIFT-CARD", "gift-cards", 1, "6000.00")]).body
+    assert body["tier"] == {"before": "member", "after": "silver", "changed": True}
+    with ctx.uow(read_only=True) as uow:
+        row = uow.members.get("M-1001")
+        history = uow.connection.execute(select(t.tier_history)).all()
+    assert row.tier == "silver" and row.tier_review_at == T0.replace(year=T0.year + 1)
+    assert [(h.from_tier, h.to_tier) for h in history] == [("member", "silver")]
+    assert "spend_365d" in history[0].reason
+
+
+def test_tier_history_is_readable_through_the_api(client: Any, auth: Any, ctx: ServiceContext,
+                                                  member: str) -> None:
+    purchase(ctx, "S-1", [("GIFT-CARD", "gift-cards", 1, "25000.00")])
+    body = client.get("/api/v1/members/M-1001/tiers", headers=auth("marketing")).get_json()
+    assert body["tier"] == "gold" and body["review_at"]
+    assert [(c["from_tier"], c["to_tier"]) for c in body["changes"]] == [("member", "gold")]

@@ -121,6 +121,7 @@ def test_shards_together_cover_every_member_once(ctx: ServiceContext, members: l
     reports = [run_sweep(ctx, as_of, shard=Shard(k, 3), phases=[PointsPhase()], batch_size=2)
                for k in (1, 2, 3)]
     assert sum(r["phases"]["points"]["members"] for r in reports) == len(members)
+    assert all(r["phases"]["points"]["members"] > 0 for r in reports)
     assert sum(r["phases"]["points"].get("lots_activated", 0) for r in reports) == len(members)
 
 

@@ -247,3 +247,14 @@ def test_shards_together_decide_as_one_run_does(ctx: ServiceContext) -> None:
         "M-04": "silver", "M-05": "gold", "M-06": "silver", "M-07": "gold",
         "M-08": "gold", "M-09": "silver",
     }
+
+
+def test_the_warning_counts_only_spending_still_inside_the_window_at_the_downgrade(
+    ctx: ServiceContext,
+) -> None:
+    add_member(ctx, "M-ONCE", "gold")
+    add_spend(ctx, "M-ONCE", "20000.00", REACHED + timedelta(days=10))  # out of the window by then
+    assert sweep(ctx, REVIEW - timedelta(days=30))["notices"] == 1
+    add_spend(ctx, "M-ONCE", "20000.00", REVIEW + timedelta(days=5))  # buys again in the grace
+    assert sweep(ctx, GRACE_END)["requalified"] == 1
+    assert member(ctx, "M-ONCE").tier == "gold"

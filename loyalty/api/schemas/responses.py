@@ -293,3 +293,19 @@ class WinbackOffer(Body):
 
 class WinbackReport(Body):
     offers = _list_of(WinbackOffer)
+
+
+class TierMove(Body):
+    from_tier = fields.String(allow_none=True)
+    to_tier = fields.String(required=True)
+    changed_at = Instant(required=True)
+    reason = fields.String(required=True)
+    rule_id = fields.String(allow_none=True)
+    ruleset_version = fields.String(allow_none=True)
+
+
+class TierHistory(Body):
+    member_id = fields.String(required=True)
+    tier = fields.String(required=True)
+    review_at = Instant(allow_none=True)
+    changes = _list_of(TierMove, required=True)

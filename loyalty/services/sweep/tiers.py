@@ -10,8 +10,11 @@ grace period. Upgrades happen at the till, the moment a purchase qualifies; neve
   that window; lifetime_spend and lifetime_visits count everything up to as_of;
   points_lifetime is the member's lifetime points.
 - Notice: from `notice_days` before the review until the grace period ends, a member whose
-  metric is below their tier's threshold gets one `downgrade_notice` per review (attributes
-  `tier`, `to`, `review_at`, `downgrade_at`); `tier_notice_for` remembers the review.
+  metric, as it will stand when the grace period ends if they buy nothing more (a window
+  metric keeps only what will still be inside the window then), is below their tier's
+  threshold gets one `downgrade_notice` per review (attributes `tier`, `to`, `review_at`,
+  `downgrade_at`); `tier_notice_for` remembers the review. Buying enough before the end of the
+  grace period keeps the tier.
 - Review due (as_of >= review + grace_days): a member whose metric still holds the tier is
   requalified: no history, the next review is the following anniversary or year end (the first
   one whose grace period has not already ended). Otherwise the member goes down one step
@@ -85,9 +88,41 @@ def metric_values(uow: SqlUnitOfWork, metric: str, as_of: datetime,
     return {row.member_id: metric_value(metric, row.value) for row in rows}
 
 
+def projected_values(uow: SqlUnitOfWork, metric: str, as_of: datetime,
+                     until: dict[str, datetime]) -> dict[str, Decimal]:
+    """Each member's metric as it will stand at `until[member]` if nothing more is bought: a
+    window metric keeps only what is still inside the window then."""
+    days = WINDOW_DAYS.get(metric)
+    if days is None:
+        return metric_values(uow, metric, as_of, list(until))
+    conditions = [tx.member_id.in_(list(until)), tx.occurred_at <= as_of,
+                  tx.occurred_at > as_of - timedelta(days=days)]
+    if not is_money(metric):
+        conditions.append(tx.type == "purchase")
+    rows = uow.connection.execute(select(
+        tx.member_id, tx.occurred_at, type_coerce(tx.total, BigInteger).label("units"),
+    ).where(*conditions)).all()
+    raw: dict[str, int] = {}
+    for row in rows:
+        if row.occurred_at > until[row.member_id] - timedelta(days=days):
+            raw[row.member_id] = raw.get(row.member_id, 0) + (
+                row.units if is_money(metric) else 1)
+    return {member_id: metric_value(metric, value) for member_id, value in raw.items()}
+
+
 def _reason(ladder: TierLadder, tier: str, review_at: datetime, value: Decimal) -> str:
     return (f"requalification on {review_at.date().isoformat()}: {ladder.metric} {value} "
             f"below {tier}'s {threshold(ladder, tier)}")
+
+
+def review_of(ladder: TierLadder, row: Any) -> datetime:
+    """The member's review: as stored, or derived from tier_since when missing or stale."""
+    stored: datetime | None = row.tier_review_at
+    if stored is not None and (row.tier_since is None or stored > row.tier_since):
+        return stored
+    derived = next_review(ladder, row.tier_since or row.enrolled_at)
+    assert derived is not None  # a ladder always gives a review when no tier is named
+    return derived
 
 
 def _update(**columns: Any) -> Any:
@@ -134,14 +169,24 @@ class TierPhase:
         if not rows:
             return counts
         as_of = sweep.as_of
-        values = metric_values(uow, ladder.metric, as_of, [row.member_id for row in rows])
+        grace = timedelta(days=ladder.grace_days)
+        reviews = {row.member_id: review_of(ladder, row) for row in rows}
+        due = {row.member_id for row in rows if as_of >= reviews[row.member_id] + grace}
+        warn = {row.member_id: reviews[row.member_id] + grace for row in rows
+                if as_of < reviews[row.member_id] + grace
+                and as_of >= reviews[row.member_id] - timedelta(days=ladder.notice_days)
+                and row.tier_notice_for != reviews[row.member_id]}
+        values = metric_values(uow, ladder.metric, as_of, sorted(due)) if due else {}
+        if warn:
+            values.update(projected_values(uow, ladder.metric, as_of, warn))
+        zero = metric_value(ladder.metric, 0)
         decisions: list[tuple[Any, Review, Decimal]] = []
         for row in rows:
-            review_at = row.tier_review_at
-            if review_at is None or (row.tier_since is not None and review_at <= row.tier_since):
-                review_at = next_review(ladder, row.tier_since or row.enrolled_at)
-            value = values.get(row.member_id, metric_value(ladder.metric, 0))
-            review = decide(ladder, row.tier, review_at, value, as_of, row.tier_notice_for)
+            if row.member_id not in warn and row.member_id not in due:
+                continue
+            value = values.get(row.member_id, zero)
+            review = decide(ladder, row.tier, reviews[row.member_id], value, as_of,
+                            row.tier_notice_for)
             if review.action != "none":
                 decisions.append((row, review, value))
         self.apply(sweep, uow, ladder, decisions, counts)
