@@ -7,7 +7,7 @@ import os
 from datetime import UTC, datetime
 
 from flask import Flask, jsonify, request
-from sqlalchemy import DateTime, String, create_engine
+from sqlalchemy import DateTime, Engine, String, create_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 
@@ -23,14 +23,22 @@ class Receipt(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-def create_app() -> Flask:
-    url = os.environ["BASELINE_DATABASE_URL"]
-    sqlite = url.startswith("sqlite")
-    engine = create_engine(url, connect_args={"timeout": 30} if sqlite else {})
-    if sqlite:  # the same journal mode the service uses, so both write alike
+def _engine(url: str) -> Engine:
+    return create_engine(url, connect_args={"timeout": 30} if url.startswith("sqlite") else {})
+
+
+def prepare(url: str) -> None:
+    """Create the table once, before the workers start (two workers racing to create it fail)."""
+    engine = _engine(url)
+    if url.startswith("sqlite"):  # the same journal mode the service uses, so both write alike
         with engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA journal_mode=WAL")
     Base.metadata.create_all(engine)
+    engine.dispose()
+
+
+def create_app() -> Flask:
+    engine = _engine(os.environ["BASELINE_DATABASE_URL"])
     app = Flask("baseline")
 
     @app.post("/insert")

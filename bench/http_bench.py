@@ -26,6 +26,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.baseline_app import prepare as prepare_baseline
+
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PG_BENCH = "postgresql+psycopg://postgres@127.0.0.1:5432/loyalty_bench"
@@ -117,23 +121,13 @@ async def _client(
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
         )
         began = time.perf_counter()
-        writer.write(request.encode() + body)
-        status_line = await reader.readline()
-        length = 0
-        close = False
-        while True:
-            line = await reader.readline()
-            if line in (b"\r\n", b""):
-                break
-            name, _, value = line.decode().partition(":")
-            if name.lower() == "content-length":
-                length = int(value)
-            if name.lower() == "connection" and "close" in value.lower():
-                close = True
-        await reader.readexactly(length)
+        try:
+            writer.write(request.encode() + body)
+            status, close = await _read_response(reader)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            status, close = 0, True  # counted as an error; a fresh connection follows
         result.latencies.append(time.perf_counter() - began)
-        status = int(status_line.split()[1]) if status_line else 0
-        if status >= 300:
+        if not 200 <= status < 300:
             result.errors += 1
         else:
             result.requests += 1
@@ -141,6 +135,26 @@ async def _client(
             writer.close()
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.close()
+
+
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
+    """The status of one HTTP/1.1 response, and whether the server closes the connection."""
+    status_line = await reader.readline()
+    if not status_line:
+        raise asyncio.IncompleteReadError(b"", None)
+    length = 0
+    close = False
+    while True:
+        line = await reader.readline()
+        if line in (b"\r\n", b""):
+            break
+        name, _, value = line.decode().partition(":")
+        if name.lower() == "content-length":
+            length = int(value)
+        if name.lower() == "connection" and "close" in value.lower():
+            close = True
+    await reader.readexactly(length)
+    return int(status_line.split()[1]), close
 
 
 def load(
@@ -258,6 +272,7 @@ def measure(db: str, seconds: float, workers: int, threads: int) -> dict[str, Re
     key = prepare_service(service_env)
     results: dict[str, Result] = {}
     run = f"{int(time.time())}"
+    prepare_baseline(baseline_url)
     port = free_port()
     proc = start(
         "bench.baseline_app:create_app()",

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
+import threading
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -52,3 +55,54 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+class WriterGate:
+    """Queues one SQLite database's writers on a blocking file lock.
+
+    SQLite admits one writer at a time; a writer that finds the database busy sleeps in steps
+    of 1 to 100 ms before it tries again, so under load most of the time goes to sleeping. A
+    blocking `flock` wakes the next writer the moment the current one finishes, across threads
+    and worker processes alike. The busy timeout stays as the safety net for other writers.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._lock = threading.Lock()
+        self._fd: int | None = None
+        self._pid = 0
+
+    def acquire(self) -> None:
+        self._lock.acquire()
+        try:
+            if self._fd is None or self._pid != os.getpid():  # a forked child opens its own
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o644)
+                self._pid = os.getpid()
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def release(self) -> None:
+        try:
+            if self._fd is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._lock.release()
+
+
+_gates: dict[str, WriterGate] = {}
+_gates_lock = threading.Lock()
+
+
+def writer_gate(engine: Engine) -> WriterGate | None:
+    """The gate for a SQLite file database's writers; None for other databases."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return None
+    path = os.path.abspath(database) + ".writers"
+    with _gates_lock:
+        gate = _gates.get(path)
+        if gate is None:
+            gate = _gates[path] = WriterGate(path)
+        return gate

@@ -12,6 +12,7 @@ from typing import TypeVar
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
+from loyalty.store.db import WriterGate, writer_gate
 from loyalty.store.repositories import (
     IdempotencyRepository,
     LedgerRepository,
@@ -34,12 +35,21 @@ class SqlUnitOfWork:
         self.engine = engine
         self.read_only = read_only
         self._conn: Connection | None = None
+        self._gate: WriterGate | None = None
 
     def __enter__(self) -> SqlUnitOfWork:
-        conn = self.engine.connect()
-        if self.read_only:
-            conn = conn.execution_options(read_only=True)
-        conn.begin()
+        if not self.read_only:
+            self._gate = writer_gate(self.engine)
+            if self._gate is not None:
+                self._gate.acquire()
+        try:
+            conn = self.engine.connect()
+            if self.read_only:
+                conn = conn.execution_options(read_only=True)
+            conn.begin()
+        except BaseException:
+            self._release_gate()
+            raise
         self._conn = conn
         self.members = MemberRepository(conn)
         self.transactions = TransactionRepository(conn)
@@ -56,13 +66,20 @@ class SqlUnitOfWork:
     ) -> None:
         conn = self._conn
         self._conn = None
-        if conn is None:
-            return
         try:
-            if conn.in_transaction():
-                conn.rollback()
+            if conn is not None:
+                try:
+                    if conn.in_transaction():
+                        conn.rollback()
+                finally:
+                    conn.close()
         finally:
-            conn.close()
+            self._release_gate()
+
+    def _release_gate(self) -> None:
+        gate, self._gate = self._gate, None
+        if gate is not None:
+            gate.release()
 
     @property
     def connection(self) -> Connection:
