@@ -5,7 +5,8 @@ earn and activation entries, redemptions), in the state yesterday's sweep would 
 then times one sweep as of today: points activation and expiry, tier requalification, VIP
 ranking, lifecycle stages with win-back offers, birthdays. Beside it, in the same run, a
 baseline: walking every member in the same batches with the same row locks and no work.
-Prints seconds per phase, members per second, the ratio to the baseline, and peak memory.
+Prints the sweep's time, members per second, the ratio to the baseline, what each phase
+changed, peak memory, and the time of a second run for the same date.
 
     python bench/sweep_bench.py                      # 1,000,000 members
     python bench/sweep_bench.py --members 100000 --batch-size 5000
@@ -37,8 +38,10 @@ DSN = "host=127.0.0.1 port=5432 user=postgres dbname=loyalty_sweep_bench"
 AS_OF = datetime(2026, 11, 20, tzinfo=UTC)
 
 # Each statement builds one table from generate_series; :n is the member count. Members are
-# spread over the last ~4 years; each has three purchases over the last 400 days, one lot per
-# purchase, earn + activation entries per lot, and a redemption for one in three members.
+# spread over the last ~4 years; each has three purchases, 0, 200 and 400 days before the
+# member's last visit (i % 400 days ago), one lot per purchase, earn + activation entries per
+# lot, and a redemption for one in three lots. The oldest lots of about one member in six are
+# past their 24-month expiry, so the sweep also expires points.
 # Lifecycle stages are those yesterday's sweep left (last purchase i % 400 days ago), so
 # today's sweep moves only the members crossing a threshold today, as in daily operation.
 GENERATE = [
@@ -69,7 +72,7 @@ GENERATE = [
         store_id, channel, currency, total, ruleset_version, points_earned, points_clawed_back,
         returned_total)
     SELECT 'T' || lpad(i::text, 8, '0') || '-' || k, 'M' || lpad(i::text, 8, '0'), 'purchase',
-        TIMESTAMPTZ '2026-11-20' - (((i % 400) + 120 * (k - 1)) || ' days')::interval,
+        TIMESTAMPTZ '2026-11-20' - (((i % 400) + 200 * (k - 1)) || ' days')::interval,
         now(), 'S1', 'store', 'CNY', (100 + (i * k) % 9000) * 10000, '1', 100 + (i * k) % 9000,
         0, 0
     FROM generate_series(1, :n) AS i, generate_series(1, 3) AS k

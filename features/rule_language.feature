@@ -41,3 +41,34 @@ Feature: Marketing changes the programme by editing rule files
     Then the check reports a problem in "earning.yaml" on the line of the misspelling
     And the problem suggests "member.tier"
     And the changed rules cannot be activated
+
+  Scenario: A once-per-member rule is stopped by its limit the second time
+    Given marketing adds the rules:
+      | rule          | description                             | priority | condition | effect     | limit           |
+      | first-kitchen | 100 points for a first kitchen purchase | 30       | always    | 100 points | once per member |
+    And the member already had the rule "first-kitchen" once
+    When a member buys a "KETTLE-1" in "kitchen" for 100 CNY on 2026-05-02
+    Then the rule "first-kitchen" matches but its limit stops it for this member
+    And the member earns 300 points
+
+  Scenario Outline: Staff are left out of a bonus
+    Given marketing adds the rules:
+      | rule        | description                     | priority | condition                      | effect    |
+      | happy-buyer | 50 points for every club member | 30       | the member is not tagged staff | 50 points |
+    And the member is tagged "<tag>"
+    When a member buys a "KETTLE-1" in "kitchen" for 100 CNY on 2026-05-02
+    Then the member earns <points> points
+
+    Examples:
+      | tag        | points |
+      | newsletter | 350    |
+      | staff      | 300    |
+
+  Scenario: A big spender is offered bonus points for the next purchase
+    Given marketing adds the rules:
+      | rule       | description                              | priority | condition                        | effect                                           |
+      | come-again | 300 bonus points next time over 1000 CNY | 30       | the purchase is 1000 CNY or more | offer COME-AGAIN of 300 bonus points for 30 days |
+    When a member buys a "TV-55" in "electronics" for 1500 CNY on 2026-05-02
+    Then the member is offered "COME-AGAIN" worth 300 bonus points for 30 days
+    When a member buys a "KETTLE-1" in "kitchen" for 100 CNY on 2026-05-02
+    Then the rule "come-again" does not fire

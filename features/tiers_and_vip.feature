@@ -2,10 +2,10 @@ Feature: Tiers follow spending, and the top of the pyramid are VIPs
   Members move up a tier the moment a purchase makes them qualify. They move
   down only when their tier is reviewed, on the anniversary of reaching it, and
   only after a grace period of 30 days, one tier at a time. Members whose
-  spending no longer holds their tier are warned 30 days before the review.
-  The best 2% of platinum members by spending over the last 12 months (at least
-  one of them), and anyone who spent 80,000 or more, are VIPs with privileges;
-  they lose them when they drop out.
+  spending no longer holds their tier are warned 30 days before the downgrade.
+  The top 5% of platinum members by spending over the last 12 months (at least
+  one of them), and anyone who spent 80,000 or more, are VIPs with privileges
+  for as long as they stay VIP; they lose them when they drop out.
 
   Background:
     Given the standard programme rules are in force
@@ -29,17 +29,17 @@ Feature: Tiers follow spending, and the top of the pyramid are VIPs
   Scenario: A member is warned before a downgrade
     Given the programme warns members about to drop a tier and offers them "KEEP-TIER"
     And Bob became a gold member on 20 November 2025 by spending 20000.00
-    When the daily sweep runs on 20 October
+    When the daily sweep runs on 19 November
     Then Bob has not been warned
-    When the daily sweep runs on 22 October
+    When the daily sweep runs on 21 November
     Then Bob has been warned once
     And Bob holds the offer "KEEP-TIER"
-    When the daily sweep runs on 23 October
+    When the daily sweep runs on 23 November
     Then Bob has been warned once
     And Bob is still a gold member
 
-  Scenario: The top of the pyramid become VIP and lose it when they drop out
-    Given 48 other platinum members spent 50000.00 each this year
+  Scenario: The top 5% become VIP and lose it when they drop out
+    Given 18 other platinum members spent 50000.00 each this year
     And Ann is a platinum member who spent 60000.00 this year
     And Bob is a platinum member who spent 55000.00 this year
     When the daily sweep runs on 21 November

@@ -12,6 +12,7 @@ from loyalty.config import Settings
 from loyalty.services.context import ServiceContext
 from loyalty.services.rulebooks import RuleBookProvider
 from loyalty.store.db import make_engine
+from loyalty.store.migrate import ensure_schema
 
 
 def build_context(settings: Settings) -> ServiceContext:
@@ -38,6 +39,8 @@ def build_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app = Flask("loyalty")
     app.config["LOYALTY_SETTINGS"] = settings
     context = build_context(settings)
+    if settings.auto_migrate:
+        ensure_schema(context.engine)
     app.extensions["loyalty"] = context
     init_api(app, context)
     return app

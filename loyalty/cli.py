@@ -17,9 +17,14 @@ from loyalty.domain.errors import LoyaltyError
 
 
 def _context() -> Any:
+    """The service context; a database with no schema yet gets one first."""
     from loyalty.app import build_context
+    from loyalty.store.migrate import ensure_schema
 
-    return build_context(Settings.from_env())
+    ctx = build_context(Settings.from_env())
+    if ctx.settings.auto_migrate and ensure_schema(ctx.engine):
+        click.echo(f"created the database schema at {ctx.settings.database_url}", err=True)
+    return ctx
 
 
 def _fail(error: LoyaltyError) -> None:
@@ -187,7 +192,8 @@ def sweep(as_of: str, shard: str, batch_size: int, quiet: bool) -> None:
     """Run every time-based behaviour as of a date: points activation and expiry, tier
     requalification, VIP, lifecycle stages and win-back, birthdays. Idempotent; resumable."""
     from loyalty.services.sweep import Shard, run_sweep
-    from loyalty.services.sweep.runner import count_members
+    from loyalty.services.sweep.phases import default_phases
+    from loyalty.services.sweep.runner import remaining_work
 
     try:
         part = Shard.parse(shard)
@@ -195,11 +201,12 @@ def sweep(as_of: str, shard: str, batch_size: int, quiet: bool) -> None:
         raise click.BadParameter(str(error)) from error
     instant = parse_as_of(as_of)
     ctx = _context()
-    total = count_members(ctx, part)
     if quiet:
         report = run_sweep(ctx, instant, shard=part, batch_size=batch_size)
     else:
-        with click.progressbar(length=total * 5, label=f"sweep {shard} as of {instant}",
+        names = [phase.name for phase in default_phases(ctx.rules.current())]
+        total = remaining_work(ctx, instant, part, names)  # after a resume: what is left
+        with click.progressbar(length=total, label=f"sweep {shard} as of {instant}",
                                file=sys.stderr) as bar:
             report = run_sweep(ctx, instant, shard=part, batch_size=batch_size,
                                progress=lambda _phase, n: bar.update(n))
@@ -209,11 +216,15 @@ def sweep(as_of: str, shard: str, batch_size: int, quiet: bool) -> None:
 @main.command()
 @click.option("--bind", default="127.0.0.1:8000", show_default=True)
 @click.option("--workers", default=2, show_default=True, type=int)
-def serve(bind: str, workers: int) -> None:
+@click.option("--timeout", default=120, show_default=True, type=int,
+              envvar="LOYALTY_SERVE_TIMEOUT",
+              help="Seconds a request may run before its worker is restarted (a sweep run "
+                   "over HTTP included; large programmes sweep with `loyalty sweep`).")
+def serve(bind: str, workers: int, timeout: int) -> None:
     """Run the HTTP service with gunicorn (one app per worker, built after the fork)."""
     gunicorn = shutil.which("gunicorn") or os.path.join(os.path.dirname(sys.executable),
                                                          "gunicorn")
-    args = [gunicorn, "--bind", bind, "--workers", str(workers), "--access-logfile", "-",
-            "loyalty:create_app()"]
-    click.echo(json.dumps({"serving": bind, "workers": workers}))
+    args = [gunicorn, "--bind", bind, "--workers", str(workers), "--timeout", str(timeout),
+            "--access-logfile", "-", "loyalty:create_app()"]
+    click.echo(json.dumps({"serving": bind, "workers": workers, "timeout": timeout}))
     os.execv(gunicorn, args)

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn, TypeVar
 
 import click
 
-from loyalty.domain.decisions import Decision
-from loyalty.domain.errors import RulesInvalid
+from loyalty.domain.errors import LoyaltyError, RulesInvalid
 from loyalty.domain.model import EvaluationInput, Line, Member, MemberStats, Occurrence
-from loyalty.engine import build_rulebook, check_rules, explain, read_rule_dir
+from loyalty.engine import check_rules, read_rule_dir
 from loyalty.engine.rulebook import CompiledRuleBook, analyse
+
+T = TypeVar("T")
 
 
 @click.group("rules")
@@ -118,60 +118,150 @@ def stats_from_json(data: dict[str, Any]) -> MemberStats:
 
 def explain_lines(book: CompiledRuleBook, data: EvaluationInput) -> list[str]:
     """The plain-language lines `rules explain` prints for one snapshot."""
-    decisions = book.evaluate(data)
-    if not decisions:
-        return [f"No rule fired for this {data.occurrence.kind} event."]
-    points = _points(book, data, decisions)
-    return explain(decisions, points, currency=book.policy.currency)
+    from loyalty.services.rules import explain_snapshot
+
+    result = explain_snapshot(book, data)
+    return [*result["lines"], *(f"note: {note}" for note in result["notes"])]
 
 
-def _points(
-    book: CompiledRuleBook, data: EvaluationInput, decisions: Sequence[Decision]
-) -> dict[int, int] | None:
-    try:
-        effects = importlib.import_module("loyalty.domain.effects")
-        resolved = effects.resolve_points(decisions, data.occurrence)
-    except Exception:  # the points calculator is optional here: explain without figures
-        return None
-    if isinstance(resolved, dict):
-        return {int(k): int(v) for k, v in resolved.items()}
-    if isinstance(resolved, list | tuple):
-        return {i: int(v) for i, v in enumerate(resolved) if isinstance(v, int)}
-    return None
+class BadInput(Exception):
+    """An input file that cannot be read as the JSON layout it should have."""
 
 
 def _read_json(path: str | None) -> dict[str, Any]:
     if path is None:
         return {}
-    loaded = json.loads(Path(path).read_text(encoding="utf-8"))
+    try:
+        loaded = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise BadInput(f"{path}: cannot be read ({error})") from error
+    except json.JSONDecodeError as error:
+        raise BadInput(f"{path}: not valid JSON: {error.msg} at line {error.lineno}, "
+                       f"column {error.colno}") from error
     if not isinstance(loaded, dict):
-        raise click.BadParameter(f"{path} must hold a JSON object")
+        raise BadInput(f"{path}: must hold a JSON object")
     return loaded
 
 
-@rules.command("explain")
-@click.option("--event", "event_file", required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option(
-    "--member", "member_file", required=True, type=click.Path(exists=True, dir_okay=False)
-)
-@click.option("--stats", "stats_file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--rules", "rules_dir", default="rules", type=click.Path(file_okay=False))
-def explain_command(
-    event_file: str, member_file: str, stats_file: str | None, rules_dir: str
-) -> None:
-    """Print which rules fire for an event and a member (JSON files), in plain language."""
+def _from_json(path: str | None, build: Callable[[dict[str, Any]], T]) -> T:
+    data = _read_json(path)
     try:
-        book = build_rulebook(read_rule_dir(rules_dir), "local")
+        return build(data)
+    except KeyError as error:
+        raise BadInput(f"{path}: missing field {error}") from error
+    except (ValueError, TypeError, ArithmeticError, AttributeError) as error:
+        raise BadInput(f"{path}: {error}") from error
+
+
+def _context() -> Any:
+    from loyalty.app import build_context
+    from loyalty.config import Settings
+
+    return build_context(Settings.from_env())
+
+
+def _fail(message: str, status: int, problems: Sequence[str] = ()) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    for problem in problems:
+        click.echo(f"  {problem}", err=True)
+    sys.exit(status)
+
+
+@rules.command("explain")
+@click.option("--event", "event_file", type=click.Path(exists=True, dir_okay=False),
+              help="The event as a JSON file (layout in rules/README.md).")
+@click.option("--transaction-id", help="A stored purchase, explained as recorded.")
+@click.option("--event-id", help="A stored event, explained as recorded.")
+@click.option("--member", "member_file", type=click.Path(exists=True, dir_okay=False),
+              help="The member as a JSON file.")
+@click.option("--member-id", help="A stored member: profile, statistics as of the event, "
+              "and how often limited rules have applied.")
+@click.option("--stats", "stats_file", type=click.Path(exists=True, dir_okay=False),
+              help="The member's statistics as a JSON file (with --member).")
+@click.option("--rules", "rules_dir", type=click.Path(file_okay=False),
+              help="Rule folder to explain against (default with files only: rules).")
+@click.option("--version", "version", type=int, help="A stored activated rules version.")
+def explain_command(event_file: str | None, transaction_id: str | None, event_id: str | None,
+                    member_file: str | None, member_id: str | None, stats_file: str | None,
+                    rules_dir: str | None, version: int | None) -> None:
+    """Print which rules fire for an event and a member, in plain language.
+
+    The event is a JSON file (--event) or a stored purchase or event (--transaction-id,
+    --event-id); the member is a JSON file (--member, --stats) or a stored member
+    (--member-id). Rules: --rules DIR, else --version N, else with ids the version in force,
+    else the rules folder.
+    """
+    from loyalty.services import rules as service
+
+    sources = [x for x in (event_file, transaction_id, event_id) if x is not None]
+    if len(sources) != 1:
+        _fail("give exactly one of --event, --transaction-id, --event-id", 2)
+    if member_file is not None and member_id is not None:
+        _fail("give --member or --member-id, not both", 2)
+    if stats_file is not None and member_file is None:
+        _fail("--stats goes with --member (a stored member's statistics are read)", 2)
+    if rules_dir is not None and version is not None:
+        _fail("give --rules or --version, not both", 2)
+    stored = event_file is None or member_id is not None or version is not None
+    ctx: Any = _context() if stored else None
+    notes: list[str] = []
+    files = None
+    try:
+        if event_file is not None:
+            occurrence = _from_json(event_file, occurrence_from_json)
+        else:
+            occurrence, owner, notes = service.stored_occurrence(
+                ctx, transaction_id=transaction_id, event_id=event_id)
+            if member_id is not None and member_id != owner:
+                _fail(f"that {occurrence.kind} belongs to member {owner}, not {member_id}", 2)
+            if member_file is None:
+                member_id = owner
+        if rules_dir is not None or not stored:
+            files = read_rule_dir(rules_dir or "rules")
+        book = service.rule_book(ctx, version=version, files=files)
+        if member_id is not None:
+            result = service.explain_member(ctx, book, member_id, occurrence)
+        else:
+            data = EvaluationInput(
+                occurrence,
+                _from_json(member_file, member_from_json),
+                _from_json(stats_file, stats_from_json),
+                occurrence.occurred_at,
+            )
+            result = service.explain_snapshot(book, data)
+    except BadInput as error:
+        _fail(str(error), 2)
+    except FileNotFoundError as error:
+        _fail(str(error), 2)
     except RulesInvalid as error:
-        for line in error.details.get("problems", []):
-            click.echo(line, err=True)
-        sys.exit(1)
-    occurrence = occurrence_from_json(_read_json(event_file))
-    data = EvaluationInput(
-        occurrence,
-        member_from_json(_read_json(member_file)),
-        stats_from_json(_read_json(stats_file)),
-        occurrence.occurred_at,
-    )
-    for line in explain_lines(book, data):
+        _fail(error.message, 1, error.details.get("problems", []))
+    except LoyaltyError as error:
+        _fail(error.message, 2)
+    if files is not None:
+        click.echo(f"rules from the folder {rules_dir or 'rules'}")
+    else:
+        click.echo(f"rules version {result['ruleset_version']}")
+    for line in [*result["lines"], *(f"note: {note}" for note in [*notes, *result["notes"]])]:
         click.echo(line)
+
+
+@rules.command("show")
+@click.argument("version", type=int)
+@click.argument("file", required=False)
+def show_command(version: int, file: str | None) -> None:
+    """Print the files of activated rules VERSION (or only FILE of it)."""
+    from loyalty.services.rules import get_version
+
+    try:
+        stored = get_version(_context(), version)
+    except LoyaltyError as error:
+        _fail(error.message, 1)
+    files: dict[str, str] = stored["files"]
+    if file is not None and file not in files:
+        _fail(f"version {version} has no file {file!r} (it has {', '.join(sorted(files))})", 1)
+    state = "in force" if stored["active"] else "not in force"
+    click.echo(f"# rules version {version} ({state}), activated {stored['activated_at']} "
+               f"by {stored['activated_by']}")
+    for name in sorted(files) if file is None else [file]:
+        click.echo(f"# ---- {name}")
+        click.echo(files[name].rstrip("\n"))

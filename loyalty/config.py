@@ -22,6 +22,9 @@ class Settings:
     db_echo: bool = False
     max_retries: int = 8
     page_size: int = 50
+    default_region: str = "CN"
+    future_tolerance_hours: float = 24.0
+    auto_migrate: bool = True
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

@@ -28,6 +28,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "unknown_transaction": 422,
     "return_exceeds_purchase": 422,
     "idempotency_conflict": 409,
+    "write_conflict": 409,
     "insufficient_points": 422,
     "out_of_stock": 409,
     "unknown_reward": 404,

@@ -21,10 +21,12 @@ blp = Blueprint("events", __name__, description="Non-purchase events")
 @blp.route("/events")
 class Events(MethodView):
     @require_roles("pos")
-    @blp.arguments(rq.EventSchema())
+    @blp.arguments(rq.EventSchema(live=True))
     @blp.arguments(rq.DryRunQuerySchema(), location="query", as_kwargs=True)
     @blp.response(201, rs.EventOutcome, headers=REPLAY_DOC)
     @blp.alt_response(200, schema=rs.EventOutcome, description="Dry run: nothing recorded")
+    @blp.alt_response(404, schema=rs.Error, description="`unknown_member`")
+    @blp.alt_response(409, schema=rs.Error, description="`idempotency_conflict`")
     def post(self, command: RecordEvent, dry_run: bool) -> tuple[Any, ...]:
         """Record an event; the same event_id again replays the answer."""
         recorded = events.record_event(service_context(), stamped(command), dry_run=dry_run)

@@ -1,14 +1,15 @@
-"""Request fingerprints: two requests are "the same" when their parsed JSON bodies are equal."""
+"""Request fingerprints: two requests are "the same" when they load into equal commands, so
+"3999" and "3999.00", or an omitted optional field and its default, are the same request."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import replace
+from dataclasses import asdict, is_dataclass, replace
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from loyalty.api.parsing import request_json
 from loyalty.services.context import Recorded
 
 C = TypeVar("C")
@@ -25,25 +26,32 @@ REPLAY_DOC = {
 
 def _default(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return str(value)
+        text = format(value.normalize(), "f")
+        return text if text != "-0" else "0"
+    if isinstance(value, datetime | date):
+        return value.isoformat()
     raise TypeError(f"not JSON data: {type(value).__name__}")
 
 
-def canonical_json(raw_json: object) -> str:
-    """Key-sorted compact JSON text; a Decimal is written as its exact decimal string."""
+def canonical_json(data: object) -> str:
+    """Key-sorted compact JSON text; a Decimal is written as its shortest exact decimal string,
+    so equal amounts ("3999", "3999.00", 3999.0) are written alike."""
     return json.dumps(
-        raw_json, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default
+        data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default
     )
 
 
-def fingerprint(raw_json: object) -> str:
-    """SHA-256 (hex) of the canonical JSON of a parsed request body (query string excluded)."""
-    return hashlib.sha256(canonical_json(raw_json).encode("utf-8")).hexdigest()
+def fingerprint(data: object) -> str:
+    """SHA-256 (hex) of the canonical JSON of `data`: a loaded command or parsed JSON."""
+    if is_dataclass(data) and not isinstance(data, type):
+        data = {k: v for k, v in asdict(data).items() if k != "fingerprint"}
+    return hashlib.sha256(canonical_json(data).encode("utf-8")).hexdigest()
 
 
 def stamped(command: C, **values: Any) -> C:
-    """`command` with the current request's body fingerprint and any values from the path."""
-    return replace(command, fingerprint=fingerprint(request_json()), **values)  # type: ignore[type-var]
+    """`command` with any values from the path, and the fingerprint of the whole of it."""
+    complete = replace(command, **values)  # type: ignore[type-var]
+    return replace(complete, fingerprint=fingerprint(complete))  # type: ignore[type-var]
 
 
 def recorded_response(recorded: Recorded, *, dry_run: bool = False) -> tuple[Any, ...]:

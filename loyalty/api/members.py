@@ -20,8 +20,9 @@ blp = Blueprint("members", __name__, description="Enrol members and read them")
 @blp.route("/members")
 class Members(MethodView):
     @require_roles("pos")
-    @blp.arguments(rq.EnrolMemberSchema())
+    @blp.arguments(rq.EnrolMemberSchema(live=True))
     @blp.response(201, rs.Member)
+    @blp.alt_response(409, schema=rs.Error, description="`member_exists`")
     def post(self, command: EnrolMember) -> tuple[dict[str, Any], int]:
         """Enrol a member; an id, e-mail or phone already known answers 409 member_exists."""
         recorded = members.enrol(service_context(), command)
@@ -33,6 +34,7 @@ class MemberResource(MethodView):
     @require_roles("pos", "marketing")
     @blp.arguments(rq.AsOfQuerySchema(), location="query", as_kwargs=True)
     @blp.response(200, rs.Member)
+    @blp.alt_response(404, schema=rs.Error, description="`unknown_member`")
     def get(self, member_id: str, as_of: Any = None) -> dict[str, Any]:
         """The member: profile, tier, points, privileges active now, open offers."""
         return members.get_member(service_context(), member_id, as_of)
@@ -43,6 +45,7 @@ class Ledger(MethodView):
     @require_roles("pos", "marketing")
     @blp.arguments(rq.LedgerQuerySchema(), location="query", as_kwargs=True)
     @blp.response(200, rs.LedgerPage)
+    @blp.alt_response(404, schema=rs.Error, description="`unknown_member`")
     def get(self, member_id: str, limit: int, cursor: int | None = None) -> dict[str, Any]:
         """Every ledger entry, newest first, with what caused it; paginated by `cursor`."""
         return members.ledger_page(service_context(), member_id, limit=limit, cursor=cursor)
@@ -52,6 +55,7 @@ class Ledger(MethodView):
 class TierHistory(MethodView):
     @require_roles("pos", "marketing")
     @blp.response(200, rs.TierHistory)
+    @blp.alt_response(404, schema=rs.Error, description="`unknown_member`")
     def get(self, member_id: str) -> dict[str, Any]:
         """The member's tier history: every change, newest first, with its date and reason."""
         return members.tier_history(service_context(), member_id)

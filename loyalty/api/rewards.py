@@ -31,8 +31,11 @@ class Rewards(MethodView):
 @blp.route("/members/<member_id>/redemptions")
 class Redemptions(MethodView):
     @require_roles("pos")
-    @blp.arguments(rq.RedeemSchema())
+    @blp.arguments(rq.RedeemSchema(live=True))
     @blp.response(201, rs.Redemption, headers=REPLAY_DOC)
+    @blp.alt_response(404, schema=rs.Error, description="`unknown_member`, `unknown_reward`")
+    @blp.alt_response(409, schema=rs.Error,
+                      description="`idempotency_conflict`, `out_of_stock`")
     def post(self, command: Redeem, member_id: str) -> tuple[Any, ...]:
         """Redeem points for a reward; the same redemption_id again replays the answer."""
         recorded = rewards.redeem(service_context(), stamped(command, member_id=member_id))

@@ -21,10 +21,12 @@ blp = Blueprint("transactions", __name__, description="Purchases and returns fro
 @blp.route("/transactions")
 class Transactions(MethodView):
     @require_roles("pos")
-    @blp.arguments(rq.TransactionSchema())
+    @blp.arguments(rq.TransactionSchema(live=True))
     @blp.arguments(rq.DryRunQuerySchema(), location="query", as_kwargs=True)
     @blp.response(201, rs.TransactionOutcome, headers=REPLAY_DOC)
     @blp.alt_response(200, schema=rs.TransactionOutcome, description="Dry run: nothing recorded")
+    @blp.alt_response(404, schema=rs.Error, description="`unknown_member`")
+    @blp.alt_response(409, schema=rs.Error, description="`idempotency_conflict`")
     def post(self, command: RecordTransaction, dry_run: bool) -> tuple[Any, ...]:
         """Record a purchase or return; the same transaction_id again replays the answer."""
         recorded = transactions.record_transaction(

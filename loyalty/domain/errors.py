@@ -42,6 +42,12 @@ class IdempotencyConflict(LoyaltyError):
     code = "idempotency_conflict"
 
 
+class WriteConflict(LoyaltyError):
+    """A write kept breaking a uniqueness rule after retries: not a race, a real conflict."""
+
+    code = "write_conflict"
+
+
 class InsufficientPoints(LoyaltyError):
     code = "insufficient_points"
 

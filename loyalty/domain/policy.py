@@ -65,22 +65,31 @@ class TierLadder:
 
 @dataclass(frozen=True)
 class LifecyclePolicy:
-    """Stage thresholds from recency (days since last purchase) and tenure."""
+    """Stage thresholds from recency (days since last purchase), frequency and tenure.
+
+    A member with at least `visits_drop_min_365d` purchases over the last 365 days who made
+    fewer than (100 - `visits_drop_percent`)% of the purchases that pace predicts for the last
+    90 days is declining too; `visits_drop_percent` 0 turns this off.
+    """
 
     new_days: int = 30
     declining_days: int = 60
     lapsed_days: int = 90
     churned_days: int = 365
+    visits_drop_percent: int = 0
+    visits_drop_min_365d: int = 4
 
 
 @dataclass(frozen=True)
 class VipPolicy:
-    """Who is VIP: the top `top_percent` of members by `metric`, and/or above `min_value`."""
+    """Who is VIP: the top `top_percent` of members by `metric`, and/or above `min_value`, and
+    every member carrying one of `tags` whatever their rank or tier."""
 
     metric: str = "spend_365d"
     top_percent: Decimal | None = None
     min_value: Decimal | None = None
     tiers: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

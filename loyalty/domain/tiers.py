@@ -3,8 +3,9 @@
 A member above the lowest tier is reviewed at the anniversary of reaching the tier
 (`requalification: anniversary`) or at the end of that calendar year, i.e. 1 January 00:00 UTC
 of the next year (`calendar_year`). The downgrade itself waits `grace_days` after the review;
-a notice goes out `notice_days` before the review. A member whose metric still reaches the
-tier's threshold at the end of the grace period keeps the tier until the next review.
+a notice goes out `notice_days` before the downgrade (the end of the grace period). A member
+whose metric still reaches the tier's threshold at the end of the grace period keeps the tier
+until the next review.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ def decide(ladder: TierLadder, tier: str, review_at: datetime, value: Decimal,
         if holds:
             return Review("requalify", review_at)
         return Review("downgrade", review_at, downgrade_target(ladder, tier, value))
-    notice_from = review_at - timedelta(days=ladder.notice_days)
+    notice_from = grace_end - timedelta(days=ladder.notice_days)
     if not holds and notice_from <= as_of and noticed_for != review_at:
         return Review("notice", review_at, downgrade_target(ladder, tier, value))
     return Review("none", review_at)

@@ -27,6 +27,23 @@ class LineList(list[Any]):
     item_lines: list[int]
 
 
+ANCHORS_REFUSED = "YAML anchors and aliases are not allowed (write the value out in full)"
+
+
+class _AnchorFound(yaml.MarkedYAMLError):
+    """A `&anchor` or `*alias` in a rule file."""
+
+
+class _NoAnchorLoader(yaml.SafeLoader):
+    """A safe loader that refuses anchors and aliases: an alias bomb cannot expand."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise _AnchorFound(problem=ANCHORS_REFUSED, problem_mark=event.start_mark)
+        return super().compose_node(parent, index)
+
+
 def read_rule_dir(path: str | Path) -> dict[str, str]:
     """Every *.yaml / *.yml file of a directory (not recursive), name -> text, sorted by name."""
     directory = Path(path)
@@ -45,7 +62,11 @@ def rules_content_hash(files: Mapping[str, str]) -> str:
 def load_yaml(text: str, report: Reporter) -> Any:
     """Parse one YAML document into LineMap/LineList/scalars; syntax errors become problems."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_NoAnchorLoader)
+    except _AnchorFound as error:
+        mark = error.problem_mark
+        report.add(mark.line + 1 if mark is not None else None, ANCHORS_REFUSED)
+        return None
     except yaml.MarkedYAMLError as error:
         # an unclosed bracket or quote is reported where it was opened, the usual mistake
         mark = error.context_mark or error.problem_mark

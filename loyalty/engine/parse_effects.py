@@ -39,12 +39,78 @@ EFFECT_PARAMS: dict[str, tuple[str, ...]] = {
 PERIODS = ("ever", "day", "month", "year")
 
 
-class _Bad(Exception):
-    """A parameter with a wrong or missing value."""
+MAX_POINTS = 10_000_000
+MAX_RATE = Decimal(1000)
+MAX_MULTIPLIER = Decimal(100)
+MAX_QUANTITY = 1000
+MAX_VALID_DAYS = 36_500
+MAX_TIMES = 1_000_000
+MAX_BUDGET_POINTS = 1_000_000_000_000
 
-    def __init__(self, key: str, message: str) -> None:
-        super().__init__(message)
-        self.key = key
+
+class _Params:
+    """The settings of one effect (or limit), collecting every problem instead of the first."""
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        self.p = params
+        self.errors: list[tuple[str, str]] = []
+
+    def bad(self, key: str, message: str) -> None:
+        self.errors.append((key, message))
+
+    def text(self, key: str, default: str | None = None) -> str:
+        value = self.p.get(key, default)
+        if value is None:
+            self.bad(key, f"'{key}' is required")
+            return ""
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, str | int)
+            or (value == "" and default is None)
+        ):
+            self.bad(key, f"'{key}' must be a word or code, got {value!r}")
+            return ""
+        return str(value)
+
+    def whole(self, key: str, default: int | None, minimum: int, maximum: int) -> int:
+        value = self.p.get(key, default)
+        if value is None:
+            self.bad(key, f"'{key}' is required")
+            return minimum
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or not minimum <= value <= maximum
+        ):
+            self.bad(
+                key,
+                f"'{key}' must be a whole number from {minimum:,} to {maximum:,}, got {value!r}",
+            )
+            return minimum
+        return value
+
+    def optional(self, key: str, maximum: int) -> int | None:
+        return self.whole(key, None, 1, maximum) if key in self.p else None
+
+    def number(self, key: str, maximum: Decimal | int) -> Decimal:
+        """A required number above 0 and at most `maximum`."""
+        value = self.p.get(key)
+        if value is None:
+            self.bad(key, f"'{key}' is required")
+            return Decimal(1)
+        number = None
+        if not isinstance(value, bool) and isinstance(value, int | float | Decimal):
+            try:
+                number = Decimal(str(value))
+            except InvalidOperation:
+                number = None
+        if number is None or not number.is_finite():
+            self.bad(key, f"'{key}' must be a number, got {value!r}")
+            return Decimal(1)
+        if not 0 < number <= maximum:
+            self.bad(key, f"'{key}' must be above 0 and at most {maximum:,}, got {value!r}")
+            return Decimal(1)
+        return number
 
 
 def parse_effects(node: Any, report: Reporter, line: int | None) -> list[EffectDef] | None:
@@ -82,116 +148,86 @@ def _parse_effect(item: Any, report: Reporter, line: int | None) -> EffectDef | 
     if not isinstance(params, dict):
         report.add(line, f"'{name}' needs its settings as a mapping")
         return None
+    ok = True
     for key in params:
         if key not in EFFECT_PARAMS[name]:
             report.add(
                 key_line(params, key, line),
                 f"unknown setting '{key}' for {name}" + did_you_mean(key, EFFECT_PARAMS[name]),
             )
-            return None
-    try:
-        return _build(name, params, report, line)
-    except _Bad as error:
-        report.add(key_line(params, error.key, line), f"{name}: {error}")
-        return None
+            ok = False
+    p = _Params(params)
+    built = _build(name, p, report, line)
+    for key, message in p.errors:
+        report.add(key_line(params, key, line), f"{name}: {message}")
+    return built if ok and not p.errors else None
 
 
-def _build(name: str, p: dict[str, Any], report: Reporter, line: int | None) -> EffectDef | None:
+def _build(name: str, p: _Params, report: Reporter, line: int | None) -> EffectDef | None:
     effect: Effect
     if name == "award_points":
         return _award(p, report, line)
     if name == "multiply_points":
-        of = p.get("of", [])
+        of = p.p.get("of", [])
         if isinstance(of, str):
             of = [of]
         if not isinstance(of, list) or not all(isinstance(x, str) for x in of):
-            raise _Bad("of", "'of' is a list of rule ids")
-        effect = MultiplyPoints(_decimal(p, "by", required=True, positive=True), tuple(of))
+            p.bad("of", "'of' is a list of rule ids")
+            of = []
+        effect = MultiplyPoints(p.number("by", MAX_MULTIPLIER), tuple(of))
     elif name == "grant_reward":
         effect = GrantReward(
-            _text(p, "reward"), _int(p, "quantity", 1, 1), _opt_int(p, "valid_days")
+            p.text("reward"),
+            p.whole("quantity", 1, 1, MAX_QUANTITY),
+            p.optional("valid_days", MAX_VALID_DAYS),
         )
     elif name == "issue_offer":
-        benefit = _text(p, "benefit")
-        if benefit not in ("bonus_points", "points_multiplier"):
-            raise _Bad("benefit", f"benefit is bonus_points or points_multiplier, not '{benefit}'")
+        benefit = p.text("benefit")
+        value: Decimal
+        if benefit == "bonus_points":
+            value = p.number("value", MAX_POINTS)
+        elif benefit == "points_multiplier":
+            value = p.number("value", MAX_MULTIPLIER)
+        else:
+            if benefit:
+                p.bad("benefit", f"benefit is bonus_points or points_multiplier, not '{benefit}'")
+            value = p.number("value", MAX_POINTS)
         effect = IssueOffer(
-            _text(p, "offer"),
+            p.text("offer"),
             benefit,  # type: ignore[arg-type]
-            _decimal(p, "value", required=True, positive=True),
-            _int(p, "valid_days", None, 1),
-            _text(p, "description", ""),
+            value,
+            p.whole("valid_days", None, 1, MAX_VALID_DAYS),
+            p.text("description", ""),
         )
     elif name == "grant_privilege":
-        effect = GrantPrivilege(_text(p, "privilege"), _opt_int(p, "valid_days"))
+        effect = GrantPrivilege(p.text("privilege"), p.optional("valid_days", MAX_VALID_DAYS))
     elif name == "revoke_privilege":
-        effect = RevokePrivilege(_text(p, "privilege"))
+        effect = RevokePrivilege(p.text("privilege"))
     elif name == "set_tier":
-        effect = SetTier(_text(p, "tier"))
+        effect = SetTier(p.text("tier"))
     elif name in ("add_tag", "remove_tag"):
-        effect = AddTag(_text(p, "tag")) if name == "add_tag" else RemoveTag(_text(p, "tag"))
+        effect = AddTag(p.text("tag")) if name == "add_tag" else RemoveTag(p.text("tag"))
     else:
-        effect = Notify(_text(p, "notification"), _text(p, "message", ""))
+        effect = Notify(p.text("notification"), p.text("message", ""))
     return EffectDef(effect, None, line)
 
 
-def _award(p: dict[str, Any], report: Reporter, line: int | None) -> EffectDef | None:
-    if ("points" in p) == ("per_currency_unit" in p):
-        raise _Bad("points", "give either points (a fixed number) or per_currency_unit (a rate)")
-    if "points" in p:
-        if "on_lines" in p:
-            raise _Bad(
-                "on_lines", "on_lines goes with per_currency_unit, not a fixed number of points"
-            )
-        return EffectDef(AwardPoints(fixed=_int(p, "points", None, 1)), None, line)
-    rate = _decimal(p, "per_currency_unit", required=True, positive=True)
-    if "on_lines" not in p:
+def _award(p: _Params, report: Reporter, line: int | None) -> EffectDef | None:
+    if ("points" in p.p) == ("per_currency_unit" in p.p):
+        p.bad("points", "give either points (a fixed number) or per_currency_unit (a rate)")
+        return None
+    if "points" in p.p:
+        if "on_lines" in p.p:
+            p.bad("on_lines", "on_lines goes with per_currency_unit, not a fixed number of points")
+        return EffectDef(AwardPoints(fixed=p.whole("points", None, 1, MAX_POINTS)), None, line)
+    rate = p.number("per_currency_unit", MAX_RATE)
+    if "on_lines" not in p.p:
         return EffectDef(AwardPoints(rate=rate), None, line)
-    cond = parse_condition(p["on_lines"], report, key_line(p, "on_lines", line), in_lines=True)
+    at = key_line(p.p, "on_lines", line)
+    cond = parse_condition(p.p["on_lines"], report, at, in_lines=True)
     if cond is None:
         return None
     return EffectDef(AwardPoints(rate=rate, lines_only=True), cond, line)
-
-
-def _text(p: dict[str, Any], key: str, default: str | None = None) -> str:
-    value = p.get(key, default)
-    if value is None:
-        raise _Bad(key, f"'{key}' is required")
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, str | int)
-        or (value == "" and default is None)
-    ):
-        raise _Bad(key, f"'{key}' must be a word or code, got {value!r}")
-    return str(value)
-
-
-def _int(p: dict[str, Any], key: str, default: int | None, minimum: int) -> int:
-    value = p.get(key, default)
-    if value is None:
-        raise _Bad(key, f"'{key}' is required")
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise _Bad(key, f"'{key}' must be a whole number of at least {minimum}, got {value!r}")
-    return value
-
-
-def _opt_int(p: dict[str, Any], key: str) -> int | None:
-    return _int(p, key, None, 1) if key in p else None
-
-
-def _decimal(p: dict[str, Any], key: str, required: bool, positive: bool) -> Decimal:
-    value = p.get(key)
-    if value is None and required:
-        raise _Bad(key, f"'{key}' is required")
-    try:
-        if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-            raise InvalidOperation
-        number = Decimal(str(value))
-    except InvalidOperation as error:
-        raise _Bad(key, f"'{key}' must be a number, got {value!r}") from error
-    if positive and not number > 0:
-        raise _Bad(key, f"'{key}' must be above 0, got {value!r}")
-    return number
 
 
 def parse_limit(node: Any, report: Reporter, line: int | None) -> Limit | None:
@@ -201,26 +237,25 @@ def parse_limit(node: Any, report: Reporter, line: int | None) -> Limit | None:
         return None
     line = line_of(node, line)
     keys = ("times", "per", "budget_points")
+    ok = True
     for key in node:
         if key not in keys:
             report.add(
                 key_line(node, key, line),
                 f"unknown setting '{key}' in limit" + did_you_mean(key, keys),
             )
-            return None
-    try:
-        times = _opt_int(node, "times")
-        budget = _opt_int(node, "budget_points")
-    except _Bad as error:
-        report.add(key_line(node, error.key, line), f"limit: {error}")
-        return None
+            ok = False
+    p = _Params(node)
+    times = p.optional("times", MAX_TIMES)
+    budget = p.optional("budget_points", MAX_BUDGET_POINTS)
     per = node.get("per", "ever")
     if per not in PERIODS:
-        report.add(
-            key_line(node, "per", line), f"limit: 'per' is one of {', '.join(PERIODS)}, not {per!r}"
-        )
-        return None
-    if times is None and budget is None:
+        p.bad("per", f"'per' is one of {', '.join(PERIODS)}, not {per!r}")
+    for key, message in p.errors:
+        report.add(key_line(node, key, line), f"limit: {message}")
+    if "times" not in node and "budget_points" not in node:
         report.add(line, "limit: give times and/or budget_points")
+        return None
+    if not ok or p.errors:
         return None
     return Limit(times=times, period=per, budget_points=budget)

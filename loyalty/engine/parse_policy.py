@@ -24,6 +24,8 @@ METRICS = (
     "spend_90d",
     "spend_365d",
     "lifetime_spend",
+    "visits_30d",
+    "visits_90d",
     "visits_365d",
     "lifetime_visits",
     "points_lifetime",
@@ -48,8 +50,11 @@ _SECTIONS: dict[str, dict[str, Any]] = {
         "declining_days": int,
         "lapsed_days": int,
         "churned_days": int,
+        "visits_drop_percent": int,
+        "visits_drop_min_365d": int,
     },
-    "vip": {"metric": METRICS, "top_percent": Decimal, "min_value": Decimal, "tiers": list},
+    "vip": {"metric": METRICS, "top_percent": Decimal, "min_value": Decimal, "tiers": list,
+            "tags": list},
 }
 PROGRAM_KEYS = ("currency", *_SECTIONS)
 REWARD_KEYS = ("id", "name", "kind", "points_cost", "stock", "from", "until", "description")
@@ -84,11 +89,18 @@ def parse_program(doc: Any, report: Reporter) -> ProgramPolicy:
         for tier in vip["tiers"]:
             if ladder is not None and ladder.rank(tier) < 0:
                 report.add(key_line(doc.get("vip"), "tiers"), f"vip: unknown tier '{tier}'")
+    if "tags" in vip:
+        vip["tags"] = tuple(str(tag) for tag in vip["tags"])
+    lifecycle = sections["lifecycle"]
+    if lifecycle.get("visits_drop_percent", 0) > 100:
+        report.add(key_line(doc.get("lifecycle"), "visits_drop_percent"),
+                   "lifecycle.visits_drop_percent is a percentage from 0 to 100")
+        lifecycle.pop("visits_drop_percent")
     return ProgramPolicy(
         currency=currency,
         points=PointsPolicy(**sections["points"]),
         tiers=ladder,
-        lifecycle=LifecyclePolicy(**sections["lifecycle"]),
+        lifecycle=LifecyclePolicy(**lifecycle),
         vip=VipPolicy(**vip),
     )
 

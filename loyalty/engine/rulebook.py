@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -16,15 +19,18 @@ from loyalty.domain.model import EvaluationInput, Line, Member, MemberStats, Occ
 from loyalty.domain.policy import ProgramPolicy
 from loyalty.engine.compiler import MAX_RULES_PER_RULESET, CompiledSet, compile_event
 from loyalty.engine.facts import context_fact, line_facts_for
-from loyalty.engine.host import ENGINE, Hit, probe
+from loyalty.engine.host import ENGINE, Hit
 from loyalty.engine.loader import load_yaml, rules_content_hash
 from loyalty.engine.parse_policy import parse_program, parse_rewards
 from loyalty.engine.parse_rules import parse_ruleset
+from loyalty.engine.probe import WORKER
 from loyalty.engine.problems import Problem, Reporter
 from loyalty.engine.syntax import RuleDef
 
 logger = logging.getLogger(__name__)
-_validated: dict[str, str | None] = {}
+FOLDER = "(rule folder)"
+MAX_CACHED_PROBES = 4096
+_validated: OrderedDict[str, str | None] = OrderedDict()
 _validated_lock = threading.Lock()
 
 
@@ -41,6 +47,7 @@ class Analysis:
 def analyse(files: Mapping[str, str], version: str = "check") -> Analysis:
     """Read, check and compile a set of rule files, collecting every problem."""
     result = Analysis()
+    result.problems.extend(_missing_files(files))
     docs: dict[str, object] = {}
     unreadable: set[str] = set()
     for name in sorted(files):
@@ -82,6 +89,23 @@ def analyse(files: Mapping[str, str], version: str = "check") -> Analysis:
     result.problems.extend(_cross_check(result.rules, result.policy, declared))
     _compile(result, version)
     return result
+
+
+def _missing_files(files: Mapping[str, str]) -> list[Problem]:
+    """A set without program.yaml or without any ruleset file would run no programme at all."""
+    stems = {PurePath(name).stem for name in files}
+    problems = []
+    if "program" not in stems:
+        problems.append(
+            Problem(FOLDER, None, None, "program.yaml is missing: the currency and tier ladder "
+                    "are defined there")
+        )
+    if not stems - {"program", "rewards"}:
+        problems.append(
+            Problem(FOLDER, None, None, "no ruleset files: add at least one ruleset such as "
+                    "earning.yaml")
+        )
+    return problems
 
 
 def _cross_check(rules: list[RuleDef], policy: ProgramPolicy, declared: set[str]) -> list[Problem]:
@@ -174,15 +198,23 @@ def _compile(result: Analysis, version: str) -> None:
 
 
 def _validate(compiled: CompiledSet) -> str | None:
+    """Load the set into a scratch engine in the probe child; cached by what was compiled."""
+    key = compiled.event_type + ":" + hashlib.sha256(
+        json.dumps(compiled.definition, sort_keys=True).encode()
+    ).hexdigest()
     with _validated_lock:
-        if compiled.name not in _validated:
-            data = _probe_input(compiled.event_type)
-            lines = line_facts_for(compiled, data)
-            context = [context_fact(compiled, data, {})]
-            _validated[compiled.name] = probe(
-                compiled.name, compiled.definition, lines, lambda hits: context
-            )
-        return _validated[compiled.name]
+        if key in _validated:
+            _validated.move_to_end(key)
+            return _validated[key]
+    data = _probe_input(compiled.event_type)
+    lines = line_facts_for(compiled, data)
+    context = [context_fact(compiled, data, {})]
+    error = WORKER.probe(compiled.name, compiled.definition, lines, context)
+    with _validated_lock:
+        _validated[key] = error
+        while len(_validated) > MAX_CACHED_PROBES:
+            _validated.popitem(last=False)
+    return error
 
 
 def _probe_input(event_type: str) -> EvaluationInput:

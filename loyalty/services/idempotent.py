@@ -19,21 +19,21 @@ def run_idempotent(ctx: ServiceContext, *, scope: str, key: str, fingerprint: st
 
     The member's row lock (an immediate transaction on SQLite) serialises every write for that
     member, so concurrent duplicates run one after the other and the later ones replay. A dry
-    run does the same work and rolls it back.
+    run answers a key already recorded the same way (and records nothing); otherwise it does
+    the same work and rolls it back.
     """
 
     def attempt() -> Recorded:
         with ctx.uow() as uow:
             member = uow.members.get(member_id, lock=True)
-            if not dry_run:
-                prior = uow.idempotency.get(scope, key)
-                if prior is not None:
-                    if prior.fingerprint != fingerprint or prior.member_id != member_id:
-                        raise IdempotencyConflict(
-                            f"{scope} {key!r} was already recorded with a different body",
-                            details={"key": key},
-                        )
-                    return Recorded(prior.status_code, dict(prior.response), replayed=True)
+            prior = uow.idempotency.get(scope, key)
+            if prior is not None:
+                if prior.fingerprint != fingerprint or prior.member_id != member_id:
+                    raise IdempotencyConflict(
+                        f"{scope} {key!r} was already recorded with a different body",
+                        details={"key": key},
+                    )
+                return Recorded(prior.status_code, dict(prior.response), replayed=True)
             if member is None:
                 raise UnknownMember(f"no member {member_id!r}", details={"member_id": member_id})
             status, body = work(uow, member)

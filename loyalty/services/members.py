@@ -8,7 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from loyalty.domain.commands import EnrolMember
-from loyalty.domain.errors import MemberExists, UnknownMember
+from loyalty.domain.contact import normalise_email, normalise_phone
+from loyalty.domain.errors import MemberExists, UnknownMember, ValidationFailed
 from loyalty.domain.ledger import Source
 from loyalty.domain.model import Occurrence
 from loyalty.services.context import Recorded, ServiceContext
@@ -23,20 +24,14 @@ def bucket_of(member_id: str) -> int:
     return zlib.crc32(member_id.encode()) % BUCKETS
 
 
-def normalise_email(email: str | None) -> str | None:
-    return email.strip().lower() if email else None
-
-
-def normalise_phone(phone: str | None) -> str | None:
-    if not phone:
-        return None
-    digits = "".join(ch for ch in phone if ch.isdigit())
-    return ("+" if phone.strip().startswith("+") else "") + digits
-
-
 def enrol(ctx: ServiceContext, cmd: EnrolMember) -> Recorded:
     """Create a member; an id, e-mail or phone already known is the same person: refused."""
-    email, phone = normalise_email(cmd.email), normalise_phone(cmd.phone)
+    email = normalise_email(cmd.email)
+    try:
+        phone = normalise_phone(cmd.phone, ctx.settings.default_region)
+    except ValueError as error:
+        raise ValidationFailed("The request is not valid; check these fields: phone.",
+                               details={"fields": {"phone": [str(error)]}}) from error
     member_id = cmd.member_id or f"M-{secrets.token_hex(5).upper()}"
 
     book = ctx.rules.current()  # before the unit of work: it may read or bootstrap the rules

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -27,7 +27,7 @@ from loyalty.domain.ledger import Account, Source
 from loyalty.domain.model import EvaluationInput, Member, MemberStats, Occurrence
 from loyalty.domain.policy import PointsPolicy, TierLadder
 from loyalty.domain.tiers import next_review
-from loyalty.services.limits import apply_limits
+from loyalty.services.limits import MAX_AWARD, apply_limits, budget_key
 from loyalty.services.timing import expiry_for, iso
 from loyalty.store.uow import SqlUnitOfWork
 
@@ -109,11 +109,13 @@ class Applier:
         decisions, points = apply_limits(self.uow, self.member.member_id, decisions, occ)
         out = Outcome(tier_before=self.member.tier, tier_after=self.member.tier)
         parts: list[tuple[int, str, Source]] = []
+        views: list[dict[str, Any]] = []
         for index, decision in enumerate(decisions):
             value = points.get(index)
-            out.decisions.append(decision_view(decision, value))
+            views.append(decision_view(decision, value))
             if isinstance(decision.effect, AwardPoints | MultiplyPoints) and value:
                 parts.append((value, decision.reason, self.source(decision)))
+        out.decisions.extend(views)
         parts.extend(self.apply_presented_offers(sum(p for p, _, _ in parts), out))
         policy: PointsPolicy = book.policy.points
         lot = self.account.earn(
@@ -122,8 +124,8 @@ class Applier:
         )
         out.earned = lot.earned if lot else 0
         out.pending = lot.earned if lot and lot.state == "pending" else 0
-        for decision in decisions:
-            self.apply_other(decision, out)
+        for decision, view in zip(decisions, views, strict=True):
+            self.apply_other(decision, out, view)
         ladder = book.policy.tiers
         if ladder is not None and occ.kind == "purchase":
             self.upgrade(ladder, metric_value(ladder.metric, stats, occ, out.earned), out)
@@ -143,14 +145,18 @@ class Applier:
                 continue
             presented.discard(offer.offer_code)
             if offer.benefit == "bonus_points":
-                value = floor_points(offer.value)
+                value = min(MAX_AWARD, floor_points(offer.value))
             else:
-                value = floor_points(Decimal(base_points) * (offer.value - 1))
+                value = min(MAX_AWARD, floor_points(Decimal(base_points) * (offer.value - 1)))
             reason = f"offer {offer.offer_code} used: {offer.description}".rstrip(": ")
             src = self.source(rule_id=offer.rule_id, version=offer.ruleset_version,
                               campaign=offer.campaign)
             if value > 0:
                 parts.append((value, reason, src))
+                if offer.campaign:  # the campaign's budget counts what its offers give
+                    key = budget_key(offer.campaign, offer.rule_id)
+                    programme.lock_budget(key)
+                    programme.spend_budget(key, value)
             programme.use_offer(offer.id, self.occ.occurred_at, self.occ.source_id)
             out.offers.append({"offer_code": offer.offer_code, "status": "used", "points": value,
                                "description": offer.description})
@@ -159,7 +165,19 @@ class Applier:
                                   "effect": "use_offer", "points": value, "reason": reason})
         return parts
 
-    def apply_other(self, decision: Decision, out: Outcome) -> None:
+    def in_stock(self, reward_id: str, quantity: int) -> bool:
+        """Take `quantity` of a catalogue reward with a stock; False (nothing taken) when too
+        few are left. A reward without a stock is never short."""
+        reward = self.book.policy.reward(reward_id)
+        if reward is None or reward.stock is None:
+            return True
+        programme = self.uow.programme
+        if programme.lock_reward_counter(reward_id) + quantity > reward.stock:
+            return False
+        programme.add_redeemed(reward_id, quantity)
+        return True
+
+    def apply_other(self, decision: Decision, out: Outcome, view: dict[str, Any]) -> None:
         effect = decision.effect
         member_id = self.member.member_id
         at = self.occ.occurred_at
@@ -167,8 +185,13 @@ class Applier:
                   "rule_id": decision.rule_id, "ruleset_version": decision.ruleset_version}
         programme = self.uow.programme
         if isinstance(effect, GrantReward):
+            if not self.in_stock(effect.reward_id, effect.quantity):
+                view["reason"] = f"{view['reason']}; not given: {effect.reward_id} is out of stock"
+                return
             code = voucher_code()
-            valid_until = at + timedelta(days=effect.valid_days) if effect.valid_days else None
+            valid_until = None
+            if effect.valid_days:
+                valid_until = (at + timedelta(days=effect.valid_days)).astimezone(UTC)
             programme.add_member_rewards([{
                 **common, "reward_id": effect.reward_id, "quantity": effect.quantity,
                 "voucher_code": code, "source_type": self.source_type,
@@ -179,7 +202,7 @@ class Applier:
                                 "quantity": effect.quantity, "voucher_code": code,
                                 "valid_until": iso(valid_until)})
         elif isinstance(effect, IssueOffer):
-            valid_until = at + timedelta(days=effect.valid_days)
+            valid_until = (at + timedelta(days=effect.valid_days)).astimezone(UTC)
             programme.add_offers([{
                 "member_id": member_id, "offer_code": effect.offer_id, "benefit": effect.benefit,
                 "value": effect.value, "description": effect.description or decision.reason,

@@ -11,7 +11,7 @@ from sqlalchemy import update
 from loyalty.domain.commands import RecordTransaction
 from loyalty.domain.decisions import RuleBook
 from loyalty.domain.effects import floor_points
-from loyalty.domain.errors import ReturnExceedsPurchase, UnknownTransaction
+from loyalty.domain.errors import ReturnExceedsPurchase, UnknownTransaction, ValidationFailed
 from loyalty.domain.ledger import CLAWBACK_RULE, Source
 from loyalty.domain.model import Line, Occurrence
 from loyalty.services.context import Recorded, ServiceContext
@@ -102,7 +102,11 @@ def _purchase(ctx: ServiceContext, book: RuleBook, uow: SqlUnitOfWork, member: A
         )
     balance = balance_view(account)
     if out.tier_after != out.tier_before:
-        balance = _tier_changed(ctx, book, uow, cmd, out)
+        balance = _react_at_till(ctx, book, uow, cmd, out, "tier_changed", "tier", {
+            "from": out.tier_before, "to": out.tier_after, "direction": "up"})
+    if member.lifecycle_stage in DRIFTING:
+        balance = _react_at_till(ctx, book, uow, cmd, out, "lifecycle_changed", "lifecycle", {
+            "stage": "active", "previous": member.lifecycle_stage})
     privileges = active_privilege_names(uow, cmd.member_id, cmd.occurred_at)
     body = response_body("transaction_id", cmd.transaction_id, cmd.member_id, out, account,
                          privileges)
@@ -110,16 +114,15 @@ def _purchase(ctx: ServiceContext, book: RuleBook, uow: SqlUnitOfWork, member: A
     return body
 
 
-def _tier_changed(ctx: ServiceContext, book: RuleBook, uow: SqlUnitOfWork,
-                  cmd: RecordTransaction, out: Outcome) -> dict[str, int]:
-    """Let the rules react to an upgrade at the till (privileges, greetings) in the same
-    transaction; their effects join the receipt. Returns the balance after them."""
+def _react_at_till(ctx: ServiceContext, book: RuleBook, uow: SqlUnitOfWork,
+                   cmd: RecordTransaction, out: Outcome, kind: str, suffix: str,
+                   attributes: dict[str, Any]) -> dict[str, int]:
+    """Let the rules react to what the purchase changed (an upgrade, a member coming back) in
+    the same transaction; their effects join the receipt. Returns the balance after them."""
     from loyalty.services.events import react
 
-    occurrence = Occurrence(
-        kind="tier_changed", source_id=f"{cmd.transaction_id}#tier", occurred_at=cmd.occurred_at,
-        attributes={"from": out.tier_before, "to": out.tier_after, "direction": "up"},
-    )
+    occurrence = Occurrence(kind=kind, source_id=f"{cmd.transaction_id}#{suffix}",
+                            occurred_at=cmd.occurred_at, attributes=attributes)
     reaction, body = react(ctx, book, uow, uow.members.get(cmd.member_id), occurrence)
     out.rewards.extend(reaction.rewards)
     out.offers.extend(reaction.offers)
@@ -138,6 +141,13 @@ def _return(ctx: ServiceContext, book: RuleBook, uow: SqlUnitOfWork, member: Any
         raise UnknownTransaction(
             f"member {cmd.member_id!r} has no purchase {original_id!r} to return against",
             details={"original_transaction_id": original_id},
+        )
+    if cmd.occurred_at < original.occurred_at:
+        raise ValidationFailed(
+            "The request is not valid; check these fields: occurred_at.",
+            details={"fields": {"occurred_at": [
+                f"A return cannot happen before its purchase ({original.occurred_at.isoformat()})."
+            ]}},
         )
     sold = uow.transactions.lines(original_id)
     returned_now: dict[int, int] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, literal, or_, select
+from sqlalchemy import BigInteger, Connection, and_, case, cast, func, literal, or_, select
 
 from loyalty.services.context import ServiceContext
 from loyalty.store import tables as t
@@ -110,10 +110,94 @@ def _transactions(conn: Connection) -> Iterator[str]:
         yield f"transaction {line[0]} line {line[1]}: more returned than bought"
 
 
+def _whole_points(conn: Connection) -> Iterator[str]:
+    """Points are whole numbers (a SQLite column would hold a fraction if one were written)."""
+    checks = [
+        (t.ledger_entries, e.entry_id, "entry", [e.points]),
+        (t.point_lots, lots.lot_id, "lot", [lots.earned, lots.remaining]),
+        (t.members, m.member_id, "member",
+         [m.points_available, m.points_pending, m.points_debt, m.points_lifetime]),
+        (t.transactions, tx.transaction_id, "transaction",
+         [tx.points_earned, tx.points_clawed_back]),
+        (t.member_rewards, t.member_rewards.c.id, "reward", [t.member_rewards.c.points_spent]),
+    ]
+    for table, key, name, columns in checks:
+        fractional = or_(*(column != cast(column, BigInteger) for column in columns))
+        for row in conn.execute(select(key, *columns).select_from(table).where(fractional)):
+            values = "/".join(str(value) for value in row[1:])
+            yield f"{name} {row[0]}: points are not whole numbers ({values})"
+
+
+def _clawbacks(conn: Connection) -> Iterator[str]:
+    """A return's clawback entries (and any shortfall owed or waived) make its clawed-back
+    points; a purchase's clawed-back points are those of its returns."""
+    taken = case((e.kind == "clawback", -e.points),
+                 (e.kind.in_(("debt", "waived")), e.points), else_=0)
+    per_return = (
+        select(e.source_id, func.sum(taken).label("clawed"))
+        .where(e.source_type == "transaction", e.kind.in_(("clawback", "debt", "waived")))
+        .group_by(e.source_id).subquery()
+    )
+    query = select(tx.transaction_id, tx.points_clawed_back,
+                   func.coalesce(per_return.c.clawed, 0)).select_from(
+        t.transactions.outerjoin(per_return, per_return.c.source_id == tx.transaction_id)
+    ).where(tx.type == "return",
+            tx.points_clawed_back != func.coalesce(per_return.c.clawed, 0))
+    for r in conn.execute(query):
+        yield f"return {r[0]}: clawed back {r[1]} but its entries take {r[2]}"
+    returns = t.transactions.alias("returns")
+    per_purchase = (
+        select(returns.c.original_transaction_id.label("original"),
+               func.sum(returns.c.points_clawed_back).label("clawed"))
+        .where(returns.c.type == "return").group_by(returns.c.original_transaction_id)
+        .subquery()
+    )
+    query = select(tx.transaction_id, tx.points_clawed_back,
+                   func.coalesce(per_purchase.c.clawed, 0)).select_from(
+        t.transactions.outerjoin(per_purchase, per_purchase.c.original == tx.transaction_id)
+    ).where(tx.type == "purchase",
+            tx.points_clawed_back != func.coalesce(per_purchase.c.clawed, 0))
+    for r in conn.execute(query):
+        yield f"purchase {r[0]}: clawed back {r[1]} but its returns clawed back {r[2]}"
+
+
+def _redemptions(conn: Connection) -> Iterator[str]:
+    """A redemption's entries take exactly the points it says it spent."""
+    mr = t.member_rewards.c
+    spent = (
+        select(e.source_id, func.sum(-e.points).label("spent"))
+        .where(e.source_type == "redemption", e.kind == "redeem").group_by(e.source_id)
+        .subquery()
+    )
+    query = select(mr.source_id, mr.member_id, mr.points_spent,
+                   func.coalesce(spent.c.spent, 0)).select_from(
+        t.member_rewards.outerjoin(spent, spent.c.source_id == mr.source_id)
+    ).where(mr.source_type == "redemption",
+            mr.points_spent != func.coalesce(spent.c.spent, 0))
+    for r in conn.execute(query):
+        yield f"redemption {r[0]} of member {r[1]}: spent {r[2]} but its entries take {r[3]}"
+
+
+def _idempotency(conn: Connection) -> Iterator[str]:
+    """Every recorded event and redemption has the idempotency record that answers a repeat."""
+    keys = t.idempotency_keys.c
+    ev = t.events.c
+    mr = t.member_rewards.c
+    for scope, table, key, where in [
+        ("event", t.events, ev.event_id, literal(True)),
+        ("redemption", t.member_rewards, mr.source_id, mr.source_type == "redemption"),
+    ]:
+        missing = select(key).select_from(table.outerjoin(t.idempotency_keys, and_(
+            keys.scope == literal(scope), keys.key == key))).where(where, keys.key.is_(None))
+        for row in conn.execute(missing):
+            yield f"{scope} {row[0]} has no idempotency record"
+
+
 def verify_ledger(ctx: ServiceContext) -> list[str]:
     """Every invariant violation found; an empty list means the ledger is consistent."""
     with ctx.uow(read_only=True) as uow:
         conn = uow.connection
-        problems = [*_balance_drift(conn), *_lot_drift(conn), *_lots_match_balances(conn),
-                    *_transactions(conn)]
+        problems = [*_whole_points(conn), *_balance_drift(conn), *_lot_drift(conn),
+                    *_lots_match_balances(conn), *_transactions(conn), *_clawbacks(conn),
+                    *_redemptions(conn), *_idempotency(conn)]
     return problems

@@ -12,6 +12,7 @@ from typing import TypeVar
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
+from loyalty.domain.errors import WriteConflict
 from loyalty.store.db import WriterGate, writer_gate
 from loyalty.store.repositories import (
     IdempotencyRepository,
@@ -26,6 +27,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03"}
+
+#: How often a unique-constraint failure is retried: a concurrent duplicate shows on the next
+#: attempt, so one that persists is not a race and is reported instead.
+INTEGRITY_RETRIES = 2
 
 
 class SqlUnitOfWork:
@@ -115,14 +120,24 @@ def is_retryable(error: BaseException) -> bool:
 def run_with_retry(attempt: Callable[[], T], *, retries: int = 8) -> T:
     """Run `attempt` (which opens its own unit of work), again on a retryable database error.
 
-    An IntegrityError is retried too: a concurrent request committed the same idempotency key or
-    unique value first, and the next attempt sees it and answers accordingly.
+    An IntegrityError is retried too, at most `INTEGRITY_RETRIES` times: a concurrent request
+    committed the same idempotency key or unique value first, and the next attempt sees it and
+    answers accordingly. One that persists becomes `WriteConflict`.
     """
+    integrity_failures = 0
     for number in range(retries + 1):
         try:
             return attempt()
         except DBAPIError as error:
-            if number == retries or not is_retryable(error):
+            if isinstance(error, IntegrityError):
+                integrity_failures += 1
+                if integrity_failures > INTEGRITY_RETRIES or number == retries:
+                    log.warning("unique constraint still violated after %d attempts: %s",
+                                integrity_failures, error.orig)
+                    raise WriteConflict(
+                        "the request conflicts with data already recorded"
+                    ) from error
+            elif number == retries or not is_retryable(error):
                 raise
             delay = min(0.2, 0.005 * (2**number)) * (0.5 + random.random())
             log.info("retrying after %s (attempt %d)", type(error.orig).__name__, number + 1)

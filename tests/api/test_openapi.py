@@ -61,10 +61,11 @@ def test_the_transaction_contract_is_described(spec: dict[str, Any]) -> None:
         "transaction_id", "type", "member_id", "occurred_at", "store_id", "channel", "currency",
         "lines", "payments", "offer_codes", "original_transaction_id",
     }
-    assert schemas["Line"]["properties"]["unit_price"]["type"] == "string"
+    unit_price = schemas["Line"]["properties"]["unit_price"]
+    assert [kind["type"] for kind in unit_price["oneOf"]] == ["string", "number"]
     assert set(schemas["TransactionOutcome"]["properties"]) == {
         "transaction_id", "member_id", "points", "balance", "tier", "rewards", "offers",
-        "privileges", "decisions",
+        "privileges", "decisions", "returned_value",
     }
     operation = spec["paths"]["/api/v1/transactions"]["post"]
     assert {"200", "201"} <= set(operation["responses"])

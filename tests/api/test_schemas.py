@@ -76,7 +76,7 @@ def test_purchase_loads_into_a_record_transaction_command() -> None:
 
 def test_money_given_as_a_json_number_stays_exact() -> None:
     body = loads_json('{"sku": "A", "category": "c", "quantity": 1, "unit_price": 0.1}')
-    command = TransactionSchema().load({**PURCHASE, "lines": [body]})
+    command = TransactionSchema().load({**PURCHASE, "lines": [body], "payments": []})
     assert command.lines[0].unit_price == Decimal("0.1")
     assert isinstance(command.lines[0].unit_price, Decimal)
 
@@ -92,7 +92,8 @@ def test_money_given_as_a_json_number_stays_exact() -> None:
         ("-1.00", "Must not be negative."),
         (True, "Not a valid amount"),
         ([], "Not a valid amount"),
-        ("1000000000000", "Amount too large."),
+        ("1000000000000", "Amount too large: at most 10,000,000."),
+        ("10000000.01", "Amount too large: at most 10,000,000."),
     ],
 )
 def test_a_bad_unit_price_is_named_with_its_path(price: Any, message: str) -> None:

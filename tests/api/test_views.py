@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -30,6 +31,27 @@ def test_fingerprint_ignores_key_order_and_whitespace() -> None:
     assert len(fingerprint({})) == 64
 
 
+def test_equal_amounts_written_differently_are_the_same_request(
+    client: FlaskClient, auth: Auth, calls: fakes.Calls
+) -> None:
+    line = {**PURCHASE["lines"][0], "unit_price": "10.00"}
+    bodies = [
+        {**PURCHASE, "lines": [line]},
+        {**PURCHASE, "lines": [{**line, "unit_price": "10"}]},
+        {**PURCHASE, "lines": [{**line, "unit_price": 10.0}], "currency": "CNY",
+         "payments": [], "offer_codes": []},
+    ]
+    prints = set()
+    for body in bodies:
+        assert client.post("/api/v1/transactions", json=body,
+                           headers=auth("pos")).status_code == 201
+        prints.add(calls.last("record_transaction")[0][1].fingerprint)
+    assert len(prints) == 1
+    other = {**PURCHASE, "lines": [{**line, "unit_price": "10.01"}]}
+    client.post("/api/v1/transactions", json=other, headers=auth("pos"))
+    assert calls.last("record_transaction")[0][1].fingerprint not in prints
+
+
 def test_the_transaction_command_carries_the_body_fingerprint(client: FlaskClient, auth: Auth,
                                                               calls: fakes.Calls) -> None:
     text = json.dumps(PURCHASE, indent=4)
@@ -39,7 +61,7 @@ def test_the_transaction_command_carries_the_body_fingerprint(client: FlaskClien
     args, kwargs = calls.last("record_transaction")
     command = args[1]
     assert isinstance(command, RecordTransaction)
-    assert command.fingerprint == fingerprint(PURCHASE)
+    assert command.fingerprint == fingerprint(command)
     assert kwargs == {"dry_run": False}
 
 
@@ -79,7 +101,7 @@ def test_the_event_command_carries_its_fingerprint(client: FlaskClient, auth: Au
     assert response.status_code == 201
     command = calls.last("record_event")[0][1]
     assert isinstance(command, RecordEvent)
-    assert command.fingerprint == fingerprint(EVENT)
+    assert command.fingerprint == fingerprint(command)
     assert response.json["event_id"] == "E-1"
 
 
@@ -89,8 +111,9 @@ def test_the_redemption_is_for_the_member_in_the_path(client: FlaskClient, auth:
     response = client.post("/api/v1/members/M-1001/redemptions", json=body, headers=auth("pos"))
     assert response.status_code == 201
     command = calls.last("redeem")[0][1]
-    assert command == Redeem(redemption_id="R-1", member_id="M-1001", reward_id="ICE-MAKER",
-                             quantity=2, fingerprint=fingerprint(body))
+    expected = Redeem(redemption_id="R-1", member_id="M-1001", reward_id="ICE-MAKER",
+                      quantity=2, fingerprint="")
+    assert command == replace(expected, fingerprint=fingerprint(expected))
     assert response.json == fakes.REDEMPTION
 
 

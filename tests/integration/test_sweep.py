@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
+from loyalty.domain.commands import EnrolMember
+from loyalty.services import members as members_service
 from loyalty.services.context import ServiceContext
 from loyalty.services.sweep import Shard, run_sweep
 from loyalty.services.sweep.base import Batch, Sweep
@@ -20,7 +22,7 @@ from loyalty.services.sweep.points import PointsPhase
 from loyalty.services.verify import verify_ledger
 from loyalty.store import tables as t
 from loyalty.store.uow import SqlUnitOfWork
-from tests.integration.helpers import T0, enrol, points, purchase
+from tests.integration.helpers import T0, enrol, give_back, points, purchase, redeem
 
 FRIDGE = ("FRIDGE-300", "appliances", 1, "3999.00")
 MUG = ("MUG", "homeware", 1, "100.00")
@@ -139,31 +141,108 @@ def test_birthday_is_celebrated_once_even_when_a_day_is_skipped(ctx: ServiceCont
     assert gifts.count("BIRTHDAY-CAKE") == 1
 
 
-def test_sweep_while_tills_post_purchases_loses_nothing(
-    ctx: ServiceContext, members: list[str]
+def enrol_long_ago(ctx: ServiceContext, member_id: str) -> None:
+    members_service.enrol(ctx, EnrolMember(member_id=member_id, name=member_id,
+                                           email=f"{member_id.lower()}@example.com",
+                                           enrolled_at=T0 - timedelta(days=800)))
+
+
+def balances_match_entries(ctx: ServiceContext) -> list[str]:
+    """Members whose stored balances differ from the sum of their ledger entries."""
+    e = t.ledger_entries.c
+    m = t.members.c
+    with ctx.uow(read_only=True) as uow:
+        sums = {(row.member_id, row.bucket): int(row.points) for row in uow.connection.execute(
+            select(e.member_id, e.bucket, func.sum(e.points).label("points"))
+            .group_by(e.member_id, e.bucket))}
+        rows = uow.connection.execute(select(m.member_id, m.points_available,
+                                             m.points_pending)).all()
+    return [row.member_id for row in rows
+            if (row.points_available, row.points_pending)
+            != (sums.get((row.member_id, "available"), 0),
+                sums.get((row.member_id, "pending"), 0))]
+
+
+def test_sweep_while_tills_post_purchases_returns_and_redemptions_loses_nothing(
+    ctx: ServiceContext,
 ) -> None:
-    as_of = T0 + timedelta(days=15)
+    """Tills post purchases, returns and redemptions dated before the sweep's instant, from
+    several threads, while the sweep activates and expires the same members' lots."""
+    ctx.clock = lambda: T0
+    as_of = T0 + timedelta(days=1)
+    ids = [f"B-{i:02d}" for i in range(12)]
+    for member_id in ids:
+        enrol_long_ago(ctx, member_id)
+        purchase(ctx, f"OLD-{member_id}", [MUG], member_id=member_id,
+                 at=T0 - timedelta(days=731))  # expires before as_of
+        purchase(ctx, f"RICH-{member_id}", [FRIDGE], member_id=member_id,
+                 at=T0 - timedelta(days=60))  # pending until long before as_of
+        purchase(ctx, f"MATURE-{member_id}", [("MUG", "homeware", 2, "100.00")],
+                 member_id=member_id, at=T0 - timedelta(days=14, hours=-6))  # activates too
+    with ctx.uow(read_only=True) as uow:
+        lots = uow.connection.execute(select(t.point_lots.c.lot_id)).scalars().all()
+        due = uow.connection.execute(select(t.point_lots.c.lot_id).where(
+            t.point_lots.c.expires_at <= as_of)).scalars().all()  # welcome points and OLD-
+    assert len(due) == 2 * len(ids)
     errors: list[BaseException] = []
 
     def till(n: int) -> None:
         try:
-            for i in range(6):
-                purchase(ctx, f"C-{n}-{i}", [MUG], member_id=members[(n + i) % len(members)],
-                         at=as_of + timedelta(minutes=i))
+            for i, member_id in enumerate(ids[n::4]):
+                at = T0 - timedelta(hours=6) + timedelta(minutes=10 * i + n)
+                purchase(ctx, f"C-{member_id}", [MUG], member_id=member_id, at=at)
+                give_back(ctx, f"R-{member_id}", f"MATURE-{member_id}", [("MUG", 1)],
+                          member_id=member_id, at=at + timedelta(minutes=1))
+                redeem(ctx, f"X-{member_id}", "CINEMA-PAIR", member_id=member_id)
         except BaseException as error:  # pragma: no cover - reported below
             errors.append(error)
 
     threads = [threading.Thread(target=till, args=(n,)) for n in range(4)]
     for thread in threads:
         thread.start()
-    run_sweep(ctx, as_of, phases=OWN_PHASES, batch_size=2)
+    report = run_sweep(ctx, as_of, batch_size=2)
     for thread in threads:
         thread.join()
     assert errors == []
     assert verify_ledger(ctx) == []
+    assert balances_match_entries(ctx) == []
+    e, lot = t.ledger_entries.c, t.point_lots.c
     with ctx.uow(read_only=True) as uow:
-        concurrent = uow.connection.execute(select(func.count()).where(
-            t.transactions.c.transaction_id.like("C-%"))).scalar_one()
-        lots = uow.connection.execute(select(func.count()).where(
-            t.point_lots.c.source_id.like("C-%"))).scalar_one()
-    assert concurrent == lots == 24
+        conn = uow.connection
+
+        def count(table: Any, *where: Any) -> int:
+            return int(conn.execute(select(func.count()).select_from(table).where(*where))
+                       .scalar_one())
+
+        assert count(t.transactions, t.transactions.c.transaction_id.like("C-%")) == len(ids)
+        assert count(t.transactions, t.transactions.c.transaction_id.like("R-%")) == len(ids)
+        assert count(t.member_rewards, t.member_rewards.c.reward_id == "CINEMA-PAIR") == len(ids)
+        redeemed = conn.execute(select(e.source_id, func.sum(e.points)).where(
+            e.kind == "redeem").group_by(e.source_id)).all()
+        assert sorted(redeemed) == [(f"X-{member_id}", -1500) for member_id in ids]
+        assert count(t.point_lots, lot.source_id.like("C-%")) == len(ids)
+        assert count(t.point_lots) == len(lots) + len(ids)
+        expired = conn.execute(select(e.lot_id).where(e.kind == "expire")).scalars().all()
+        assert sorted(expired) == sorted(due)  # each lot due, exactly once
+        assert count(t.point_lots, lot.remaining > 0, lot.expires_at <= as_of) == 0
+        assert count(t.point_lots, lot.state == "pending", lot.remaining > 0,
+                     lot.pending_until <= as_of) == 0
+        activated = conn.execute(select(e.lot_id, func.count()).where(
+            e.kind == "activate", e.bucket == "available").group_by(e.lot_id)).all()
+        assert all(n == 1 for _, n in activated)
+    before = snapshot(ctx)
+    again = run_sweep(ctx, as_of, batch_size=2)
+    assert again == report
+    assert snapshot(ctx) == before
+
+
+def test_the_same_instant_written_with_another_offset_is_the_same_run(
+    ctx: ServiceContext, members: list[str]
+) -> None:
+    as_of = T0 + timedelta(days=15)  # written at +08:00
+    report = run_sweep(ctx, as_of, phases=OWN_PHASES)
+    before = snapshot(ctx)
+    again = run_sweep(ctx, as_of.astimezone(UTC), phases=OWN_PHASES)
+    assert again == report
+    assert report["as_of"] == as_of.astimezone(UTC).isoformat()
+    assert snapshot(ctx) == before

@@ -120,12 +120,14 @@ def test_a_gold_member_keeps_gold_through_the_grace_period_and_drops_one_step_af
     assert raised(ctx, "tier_changed") == [f"tier_changed:M-GOLD:{REVIEW.isoformat()}"]
 
 
-def test_a_member_is_warned_once_notice_days_before_the_review(ctx: ServiceContext) -> None:
+def test_a_member_is_warned_once_notice_days_before_the_downgrade(ctx: ServiceContext) -> None:
     lapsed_gold(ctx)
-    assert "notices" not in sweep(ctx, REVIEW - timedelta(days=31))
-    assert sweep(ctx, REVIEW - timedelta(days=30))["notices"] == 1
+    notice_from = GRACE_END - timedelta(days=30)  # notice_days before the downgrade
+    assert "notices" not in sweep(ctx, REVIEW - timedelta(days=30))
+    assert "notices" not in sweep(ctx, notice_from - timedelta(seconds=1))
+    assert sweep(ctx, notice_from)["notices"] == 1
     assert member(ctx, "M-GOLD").tier_notice_for == REVIEW
-    assert "notices" not in sweep(ctx, REVIEW - timedelta(days=29))
+    assert "notices" not in sweep(ctx, notice_from + timedelta(days=1))
     assert "notices" not in sweep(ctx, REVIEW + timedelta(days=5))
     assert raised(ctx, "downgrade_notice") == [f"downgrade_notice:M-GOLD:{REVIEW.isoformat()}"]
     assert member(ctx, "M-GOLD").tier == "gold"
@@ -144,8 +146,8 @@ def test_the_notice_lets_the_rules_send_an_offer(ctx: ServiceContext) -> None:
         " valid_days: 30}\n")
     activate(ctx, files, "test")
     lapsed_gold(ctx)
-    sweep(ctx, REVIEW - timedelta(days=30))
-    sweep(ctx, REVIEW - timedelta(days=20))
+    sweep(ctx, REVIEW)
+    sweep(ctx, REVIEW + timedelta(days=10))
     with ctx.uow(read_only=True) as uow:
         offers = uow.connection.execute(select(t.offers.c.offer_code).where(
             t.offers.c.member_id == "M-GOLD")).scalars().all()
@@ -254,7 +256,17 @@ def test_the_warning_counts_only_spending_still_inside_the_window_at_the_downgra
 ) -> None:
     add_member(ctx, "M-ONCE", "gold")
     add_spend(ctx, "M-ONCE", "20000.00", REACHED + timedelta(days=10))  # out of the window by then
-    assert sweep(ctx, REVIEW - timedelta(days=30))["notices"] == 1
+    assert sweep(ctx, GRACE_END - timedelta(days=30))["notices"] == 1
     add_spend(ctx, "M-ONCE", "20000.00", REVIEW + timedelta(days=5))  # buys again in the grace
     assert sweep(ctx, GRACE_END)["requalified"] == 1
     assert member(ctx, "M-ONCE").tier == "gold"
+
+
+def test_tiers_may_follow_visits_over_30_or_90_days(ctx: ServiceContext) -> None:
+    use_program(ctx, ("metric: spend_365d          #", "metric: visits_90d          #"))
+    add_member(ctx, "M-VISITS", "silver")
+    for day in range(3):
+        add_spend(ctx, "M-VISITS", "10.00", GRACE_END - timedelta(days=10 + day))
+    values = sweep(ctx, GRACE_END)
+    assert values.get("downgraded", 0) == 1  # 3 visits: below silver's 5000
+    assert member(ctx, "M-VISITS").tier == "member"

@@ -11,10 +11,12 @@ from sqlalchemy import select
 
 from loyalty.services.context import ServiceContext
 from loyalty.services.sweep import Shard, run_sweep
+from loyalty.services.sweep.base import run_key
+from loyalty.services.sweep.tiers import TierPhase
 from loyalty.services.sweep.vip import VipPhase
 from loyalty.store import tables as t
-from tests.integration.helpers import T0
-from tests.integration.test_sweep_tiers import add_member, add_spend, raised
+from tests.integration.helpers import T0, enrol, purchase
+from tests.integration.test_sweep_tiers import add_member, add_spend, raised, use_program
 
 LATER = T0 + timedelta(days=10)
 
@@ -22,8 +24,9 @@ LATER = T0 + timedelta(days=10)
 @pytest.fixture
 def pyramid(ctx: ServiceContext) -> None:
     """100 platinum members spending 50,000 to 59,800 and one spending 85,000; a gold member
-    spending 90,000 (not eligible) and a platinum member who spent nothing."""
+    spending 90,000 (not eligible) and a platinum member who spent nothing; the top 2% are VIP."""
     ctx.clock = lambda: T0
+    use_program(ctx, ("top_percent: 5", "top_percent: 2"))
     for i in range(99):
         add_member(ctx, f"P-{i:03d}", "platinum", bucket=i)
         add_spend(ctx, f"P-{i:03d}", f"{50000 + 100 * i}.00", T0 - timedelta(days=10))
@@ -60,10 +63,10 @@ def test_the_top_two_percent_and_everyone_above_80000_become_vip(
 ) -> None:
     sweep(ctx, T0, *shards)
     assert vips(ctx) == {"P-RICH": T0, "P-098": T0}  # the top 2 of 100 eligible, P-RICH > 80000
-    assert sorted(raised(ctx, "vip_changed")) == [f"vip_changed:{m}:{T0.isoformat()}"
+    assert sorted(raised(ctx, "vip_changed")) == [f"vip_changed:{m}:{run_key(T0)}"
                                                   for m in ("P-098", "P-RICH")]
     assert privileges(ctx, "P-098") == {"priority-service": True, "free-delivery": True,
-                                        "lounge-access": True}
+                                        "lounge-access": True, "season-preview": True}
     with ctx.uow(read_only=True) as uow:
         stored = uow.connection.execute(select(t.sweep_runs.c.shard, t.sweep_runs.c.counts).where(
             t.sweep_runs.c.phase == "vip-threshold")).all()
@@ -81,7 +84,7 @@ def test_members_who_drop_out_of_the_top_lose_vip_and_its_privileges(
     assert vips(ctx) == {"P-RICH": T0, "P-001": LATER, "P-000": LATER}
     assert (counts["joined"], counts["left"], counts["events"]) == (2, 1, 3)
     assert privileges(ctx, "P-098") == {"priority-service": False, "free-delivery": False,
-                                        "lounge-access": False}
+                                        "lounge-access": False, "season-preview": False}
 
 
 def test_a_member_who_leaves_the_eligible_tiers_loses_vip(
@@ -104,3 +107,66 @@ def test_a_second_run_for_the_same_instant_changes_nothing(
     for counts in sweep(ctx, T0, "1/2", "2/2"):  # other shards: the phase runs again
         assert set(counts) == {"members"}, counts
     assert (vips(ctx), raised(ctx, "vip_changed")) == before
+
+
+def held(ctx: ServiceContext, member_id: str, as_of: datetime) -> list[str]:
+    """What the member may have at `as_of`, as the till asks it."""
+    with ctx.uow(read_only=True) as uow:
+        return [row.privilege for row in uow.programme.active_privileges(member_id, as_of)]
+
+
+def test_a_member_vip_for_over_a_year_keeps_the_privileges_until_vip_ends(
+    ctx: ServiceContext,
+) -> None:
+    ctx.clock = lambda: T0
+    add_member(ctx, "P-LOYAL", "platinum")
+    add_spend(ctx, "P-LOYAL", "85000.00", T0 - timedelta(days=10))
+    sweep(ctx, T0)
+    assert held(ctx, "P-LOYAL", T0) == ["free-delivery", "lounge-access", "priority-service",
+                                        "season-preview"]
+    add_spend(ctx, "P-LOYAL", "85000.00", T0 + timedelta(days=300))  # still above 80,000
+    later = T0 + timedelta(days=400)
+    sweep(ctx, later)
+    assert vips(ctx) == {"P-LOYAL": T0}
+    assert held(ctx, "P-LOYAL", later) == ["free-delivery", "lounge-access",
+                                           "priority-service"]  # the invitation has ended
+    gone = T0 + timedelta(days=700)  # nothing bought for over a year
+    sweep(ctx, gone)
+    assert vips(ctx) == {}
+    assert held(ctx, "P-LOYAL", gone) == []
+
+
+def test_the_personal_manager_lasts_while_platinum_and_ends_with_the_downgrade(
+    ctx: ServiceContext,
+) -> None:
+    ctx.clock = lambda: T0
+    enrol(ctx, "M-PLAT")
+    purchase(ctx, "S-PLAT", [("GIFT-CARD", "gift-cards", 1, "50000.00")], member_id="M-PLAT")
+    in_grace = T0 + timedelta(days=380)  # past a year, reviewed, still platinum in the grace
+    assert "personal-manager" in held(ctx, "M-PLAT", in_grace)
+    downgraded = T0 + timedelta(days=396)
+    report = run_sweep(ctx, downgraded, phases=[TierPhase()])
+    assert report["phases"]["tiers"]["to_gold"] == 1
+    assert "personal-manager" not in held(ctx, "M-PLAT", downgraded)
+
+
+def tag(ctx: ServiceContext, member_id: str, *tags: str) -> None:
+    with ctx.uow() as uow:
+        uow.connection.execute(t.members.update().where(t.members.c.member_id == member_id)
+                               .values(tags=list(tags)))
+        uow.commit()
+
+
+def test_a_member_tagged_vip_is_vip_whatever_their_rank_until_the_tag_goes(
+    ctx: ServiceContext, pyramid: None
+) -> None:
+    add_member(ctx, "S-FRIEND", "silver", bucket=5)
+    tag(ctx, "S-FRIEND", "vip")
+    sweep(ctx, T0)
+    assert "S-FRIEND" in vips(ctx)
+    sweep(ctx, LATER)
+    assert vips(ctx)["S-FRIEND"] == T0  # not withdrawn: the tag still holds
+    assert "lounge-access" in held(ctx, "S-FRIEND", LATER)
+    tag(ctx, "S-FRIEND")
+    sweep(ctx, LATER + timedelta(days=1))
+    assert "S-FRIEND" not in vips(ctx)

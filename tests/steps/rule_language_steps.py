@@ -12,7 +12,7 @@ import pytest
 import yaml
 from pytest_bdd import given, parsers, then, when
 
-from loyalty.domain.decisions import Decision, GrantReward
+from loyalty.domain.decisions import Decision, GrantReward, IssueOffer
 from loyalty.domain.effects import resolve_points
 from loyalty.domain.errors import RulesInvalid
 from loyalty.domain.model import EvaluationInput, Line, Member, MemberStats, Occurrence
@@ -23,7 +23,11 @@ RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
 _CONDITIONS: dict[str, Any] = {
     "always": None,
     "the day is saturday or sunday": [{"fact": "event.weekday", "in": ["saturday", "sunday"]}],
+    "the member is not tagged staff": {"none": [{"fact": "member.tags", "contains": "staff"}]},
+    "the purchase is 1000 CNY or more": [{"fact": "event.total", "at_least": 1000}],
 }
+_LIMITS: dict[str, Any] = {"once per member": {"times": 1, "per": "ever"}}
+_OFFER = re.compile(r"^offer (\S+) of (\d+) bonus points for (\d+) days$")
 _EXTRA_ON_LINES = re.compile(r"^(\d+) extra points? per 1 CNY on (\S+) lines$")
 _FIXED = re.compile(r"^(\d+) points$")
 
@@ -35,12 +39,16 @@ def _effect(text: str) -> dict[str, Any]:
         return {"award_points": {"per_currency_unit": int(rate), "on_lines": on_lines}}
     if match := _FIXED.match(text):
         return {"award_points": {"points": int(match.group(1))}}
+    if match := _OFFER.match(text):
+        offer, value, days = match.groups()
+        return {"issue_offer": {"offer": offer, "benefit": "bonus_points", "value": int(value),
+                                "valid_days": int(days)}}
     raise ValueError(f"no effect phrase for {text!r}")
 
 
 @pytest.fixture
 def rule_world() -> dict[str, Any]:
-    return {"member": {}}
+    return {"member": {}, "usage": {}}
 
 
 @given("the standard programme rules", target_fixture="rule_files")
@@ -63,6 +71,8 @@ def marketing_adds_rules(rule_files: dict[str, str], datatable: list[list[str]])
         condition = _CONDITIONS[cells["condition"]]
         if condition is not None:
             rule["when"] = condition
+        if cells.get("limit"):
+            rule["limit"] = _LIMITS[cells["limit"]]
         for key in ("from", "until"):
             if cells.get(key):
                 rule[key] = date.fromisoformat(cells[key])
@@ -74,6 +84,16 @@ def marketing_adds_rules(rule_files: dict[str, str], datatable: list[list[str]])
 @given("the member is a gold member")
 def gold_member(rule_world: dict[str, Any]) -> None:
     rule_world["member"] = {"tier": "gold"}
+
+
+@given(parsers.parse('the member is tagged "{tag}"'))
+def member_tagged(rule_world: dict[str, Any], tag: str) -> None:
+    rule_world["member"] = {**rule_world["member"], "tags": (tag,)}
+
+
+@given(parsers.parse('the member already had the rule "{rule_id}" once'))
+def rule_used_once(rule_world: dict[str, Any], rule_id: str) -> None:
+    rule_world["usage"][rule_id] = 1
 
 
 @when(parsers.parse('a member buys a "{sku}" in "{category}" for {amount:d} CNY on {day}'))
@@ -91,7 +111,15 @@ def member_buys(
     occurrence = Occurrence("purchase", "spec", moment, Decimal(amount), (line,))
     member = Member("ann", **rule_world["member"])
     decisions = book.evaluate(EvaluationInput(occurrence, member, MemberStats(), moment))
-    rule_world["decisions"] = decisions
+    used: dict[str, int] = rule_world["usage"]
+    stopped = {
+        d.rule_id
+        for d in decisions
+        if d.limit is not None and d.limit.times is not None
+        and used.get(d.rule_id, 0) >= d.limit.times
+    }
+    rule_world["stopped"] = stopped
+    rule_world["decisions"] = [d for d in decisions if d.rule_id not in stopped]
     rule_world["occurrence"] = occurrence
 
 
@@ -120,6 +148,22 @@ def member_earns(rule_world: dict[str, Any], points: int) -> None:
 def rules_in_order(rule_world: dict[str, Any], names: str) -> None:
     fired = [d.rule_id for d in _decisions(rule_world)]
     assert fired == [name.strip() for name in names.split(",")]
+
+
+@then(parsers.parse('the rule "{rule_id}" matches but its limit stops it for this member'))
+def rule_stopped(rule_world: dict[str, Any], rule_id: str) -> None:
+    assert rule_id in rule_world["stopped"]
+    assert rule_id not in [d.rule_id for d in _decisions(rule_world)]
+
+
+@then(parsers.parse(
+    'the member is offered "{offer}" worth {value:d} bonus points for {days:d} days'
+))
+def offered(rule_world: dict[str, Any], offer: str, value: int, days: int) -> None:
+    offers = [d.effect for d in _decisions(rule_world) if isinstance(d.effect, IssueOffer)]
+    assert [(o.offer_id, o.benefit, o.value, o.valid_days) for o in offers] == [
+        (offer, "bonus_points", value, days)
+    ]
 
 
 @then(parsers.parse('the member is given the reward "{reward}"'))

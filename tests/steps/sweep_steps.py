@@ -27,6 +27,14 @@ def sweep_days_later(world: World, days: int, auth: Callable[[str], dict[str, st
     run_sweep(world, origin + timedelta(days=days), auth("admin"))
 
 
+@when(parsers.parse("the daily sweep runs every day for {days:d} days"))
+def sweep_every_day(world: World, days: int, auth: Callable[[str], dict[str, str]]) -> None:
+    origin: datetime = getattr(world, "origin", world.now)
+    world.origin = origin  # type: ignore[attr-defined]
+    for day in range(1, days + 1):
+        run_sweep(world, origin + timedelta(days=day), auth("admin"))
+
+
 def birthday_instant(day: str) -> datetime:
     parsed = datetime.strptime(f"{day} 2026", "%d %B %Y").date()
     return datetime.combine(parsed, time.min, UTC)
@@ -68,6 +76,13 @@ def next_expiry(world: World, name: str, points: int) -> None:
 
 def offers_held(world: World, name: str, code: str) -> list[dict[str, Any]]:
     return [o for o in world.member(name)["offers"] if o["offer_code"] == code]
+
+
+@then(parsers.parse('{name} has received one win-back offer, "{code}"'))
+def one_winback_offer(world: World, name: str, code: str) -> None:
+    offers = [o["offer_code"] for o in world.member(name)["offers"]
+              if o["offer_code"].startswith("WINBACK")]
+    assert offers == [code], offers
 
 
 @then(parsers.parse('{name} holds the offer "{code}" just once'))
@@ -123,10 +138,23 @@ def reward_once(world: World, name: str, reward_id: str) -> None:
     assert len(held) == 1, held
 
 
-@then(parsers.parse("{name}'s birthday brought {points:d} points"))
-def birthday_points(world: World, name: str, points: int) -> None:
+@given(parsers.parse("{name} is a gold member who joined on {day}"))
+def gold_member_joined(world: World, name: str, day: str) -> None:
+    joined = datetime.strptime(f"{day} 10:00", "%d %B %Y %H:%M").replace(tzinfo=UTC)
+    response = world.post("/api/v1/members", {
+        "name": name, "email": f"{name.lower()}@example.com", "enrolled_at": joined.isoformat(),
+    })
+    assert response.status_code == 201, world.last_body
+    world.members[name] = world.last_body["member_id"]
+    world.purchase(name, [{"sku": "GIFT-CARD", "category": "gift-cards", "quantity": 1,
+                           "unit_price": "20000.00"}])
+    assert world.member(name)["tier"] == "gold"
+
+
+@then(parsers.parse("{name}'s {occasion} brought {points:d} points"))
+def occasion_points(world: World, name: str, occasion: str, points: int) -> None:
     earned = sum(e["points"] for e in ledger(world, name)
-                 if e["kind"] == "earn" and e["source"]["id"].startswith("sweep:birthday"))
+                 if e["kind"] == "earn" and e["source"]["id"].startswith(f"sweep:{occasion}"))
     assert earned == points
 
 

@@ -42,12 +42,16 @@ def test_the_lowest_tier_and_no_ladder_have_no_review() -> None:
     assert next_review(LADDER, REVIEW, "gold") == REVIEW.replace(year=2027)
 
 
-def test_a_member_below_the_threshold_is_warned_notice_days_before_the_review() -> None:
+def test_a_member_below_the_threshold_is_warned_notice_days_before_the_downgrade() -> None:
     low = Decimal("1200")
-    assert decide(LADDER, "gold", REVIEW, low, REVIEW - timedelta(days=31), None).action == "none"
-    notice = decide(LADDER, "gold", REVIEW, low, REVIEW - timedelta(days=30), None)
+    downgrade_at = REVIEW + timedelta(days=30)  # the end of the grace period
+    notice_from = downgrade_at - timedelta(days=30)
+    assert decide(LADDER, "gold", REVIEW, low, notice_from - timedelta(seconds=1),
+                  None).action == "none"
+    notice = decide(LADDER, "gold", REVIEW, low, notice_from, None)
     assert (notice.action, notice.target) == ("notice", "silver")
-    assert decide(LADDER, "gold", REVIEW, low, REVIEW, REVIEW).action == "none"  # once
+    assert decide(LADDER, "gold", REVIEW, low, notice_from + timedelta(days=1),
+                  REVIEW).action == "none"  # once
 
 
 def test_a_member_above_the_threshold_is_not_warned() -> None:

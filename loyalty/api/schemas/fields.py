@@ -11,6 +11,7 @@ from marshmallow import fields, validate
 
 MONEY_PLACES = 4
 MONEY_LIMIT = Decimal(10) ** 12
+MAX_QUANTITY = 1_000_000
 _DECIMAL_TEXT = re.compile(r"^[+-]?\d+(\.\d+)?$")
 
 
@@ -32,23 +33,37 @@ def Text(*, max_length: int, **kwargs: Any) -> fields.String:
 
 
 class Money(fields.Field):
-    """An exact amount: a decimal string ("49.50") or a JSON number; at most 4 decimal places."""
+    """An exact amount: a decimal string ("49.50") or a JSON number; at most 4 decimal places.
+
+    On output it is always a decimal string; `maximum` bounds what is accepted on input.
+    """
 
     default_error_messages = {
         "invalid": "Not a valid amount: give a decimal string such as \"49.50\" or a number.",
         "places": f"At most {MONEY_PLACES} decimal places.",
-        "too_large": "Amount too large.",
+        "too_large": "Amount too large: at most {maximum}.",
         "negative": "Must not be negative.",
         "not_positive": "Must be greater than zero.",
     }
 
-    def __init__(self, *, positive: bool = False, **kwargs: Any) -> None:
-        metadata = {
+    def __init__(self, *, positive: bool = False, maximum: Decimal | None = None,
+                 **kwargs: Any) -> None:
+        self.maximum = maximum
+        metadata: dict[str, Any] = {
             "type": "string",
             "format": "decimal",
             "example": "49.50",
-            "description": "Decimal string; a JSON number is accepted on input.",
+            "description": "Decimal string.",
         }
+        if maximum is not None:
+            text = {"type": "string", "format": "decimal", "pattern": _DECIMAL_TEXT.pattern}
+            number = {"type": "number", "maximum": float(maximum)}
+            metadata = {
+                "oneOf": [text, number],
+                "example": "49.50",
+                "description": (f"Decimal string or JSON number, at most {maximum:,} with "
+                                f"at most {MONEY_PLACES} decimal places."),
+            }
         metadata |= kwargs.pop("metadata", {})
         super().__init__(metadata=metadata, **kwargs)
         self.positive = positive
@@ -67,8 +82,9 @@ class Money(fields.Field):
         exponent = amount.as_tuple().exponent
         if isinstance(exponent, int) and exponent < -MONEY_PLACES:
             raise self.make_error("places")
-        if abs(amount) >= MONEY_LIMIT:
-            raise self.make_error("too_large")
+        limit = self.maximum if self.maximum is not None else MONEY_LIMIT
+        if abs(amount) > limit or abs(amount) >= MONEY_LIMIT:
+            raise self.make_error("too_large", maximum=f"{limit:,}")
         if self.positive and amount <= 0:
             raise self.make_error("not_positive")
         if amount < 0:
@@ -131,4 +147,4 @@ class FreeForm(fields.Dict):
 
 def positive_int(**kwargs: Any) -> fields.Integer:
     """A whole number of at least 1 (booleans and fractions refused)."""
-    return fields.Integer(strict=True, validate=validate.Range(min=1, max=1_000_000), **kwargs)
+    return fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_QUANTITY), **kwargs)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from marshmallow import (
@@ -15,6 +17,7 @@ from marshmallow import (
     validates_schema,
 )
 
+from loyalty.api.context import current_service
 from loyalty.api.schemas.fields import FreeForm, Id, Instant, Money, Text, positive_int
 from loyalty.domain.commands import (
     EnrolMember,
@@ -31,6 +34,8 @@ REWARD_ID_LENGTH = 64
 MISSING = "Missing data for required field."
 EVENT_TYPE = r"^[a-z][a-z0-9_.-]{0,39}$"
 RULE_FILE_NAME = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}\.ya?ml$"
+MAX_UNIT_PRICE = Decimal("10000000")
+MAX_TOTAL = Decimal("1000000000")
 
 
 class StrictSchema(Schema):
@@ -40,21 +45,52 @@ class StrictSchema(Schema):
         unknown = RAISE
 
 
+class LiveSchema(StrictSchema):
+    """A write the service will record: with `live`, its times are checked against the
+    service's clock (and a purchase against the programme) while it is parsed."""
+
+    def __init__(self, *args: Any, live: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.live = live
+
+    def future_problem(self, at: Any, *, tolerance: bool = True) -> str | None:
+        """Why the instant `at` is too far in the future, if it is (live schemas only)."""
+        ctx = current_service() if self.live else None
+        if ctx is None or not isinstance(at, datetime):
+            return None
+        slack = timedelta(hours=ctx.settings.future_tolerance_hours if tolerance else 0)
+        if at <= ctx.clock() + slack:
+            return None
+        if tolerance:
+            return f"Must not be more than {ctx.settings.future_tolerance_hours:g} hours ahead."
+        return "Must not be in the future."
+
+    def check_future(self, data: dict[str, Any], name: str, *, tolerance: bool = True) -> None:
+        problem = self.future_problem(data.get(name), tolerance=tolerance)
+        if problem:
+            raise ValidationError({name: [problem]})
+
+
 def MemberId(**kwargs: Any) -> fields.String:
     """A member id as the service stores it."""
     return Id(max_length=MEMBER_ID_LENGTH, metadata={"example": "M-1001"}, **kwargs)
 
 
-class EnrolMemberSchema(StrictSchema):
+class EnrolMemberSchema(LiveSchema):
     member_id = MemberId(load_default=None)
     name = Text(max_length=200, allow_none=True, load_default=None)
     email = fields.Email(
-        validate=validate.Length(max=320), allow_none=True, load_default=None
+        validate=validate.Length(max=320), allow_none=True, load_default=None,
+        metadata={"description": "Compared without case or surrounding spaces."},
     )
     phone = fields.String(
-        validate=validate.Regexp(r"^\+?[0-9][0-9 ()-]{2,38}$", error="Not a valid phone number."),
+        validate=validate.Regexp(r"^[0-9+() .-]{3,40}$", error="Not a valid phone number."),
         allow_none=True,
         load_default=None,
+        metadata={"example": "+86 138 0000 0001", "description": (
+            "Stored in E.164 form; a number without its country code is read in the "
+            "service's default region."
+        )},
     )
     birth_date = fields.Date(allow_none=True, load_default=None)
     gender = Text(max_length=20, allow_none=True, load_default=None)
@@ -63,6 +99,18 @@ class EnrolMemberSchema(StrictSchema):
     channel = Text(max_length=40, allow_none=True, load_default=None)
     attributes = FreeForm(load_default=dict)
     tags = fields.List(Text(max_length=64), load_default=list)
+
+    @pre_load
+    def trim_email(self, data: Any, **_: Any) -> Any:
+        """An e-mail address is compared without surrounding spaces or case."""
+        email = data.get("email") if isinstance(data, dict) else None
+        if isinstance(email, str):
+            return {**data, "email": email.strip().lower()}
+        return data
+
+    @validates_schema
+    def check_enrolled_at(self, data: dict[str, Any], **_: Any) -> None:
+        self.check_future(data, "enrolled_at", tolerance=False)
 
     @post_load
     def make_command(self, data: dict[str, Any], **_: Any) -> EnrolMember:
@@ -73,7 +121,7 @@ class LineSchema(StrictSchema):
     sku = Id(max_length=64, required=True, metadata={"example": "FRIDGE-300"})
     category = Text(max_length=64, metadata={"example": "appliances"})
     quantity = positive_int(required=True)
-    unit_price = Money()
+    unit_price = Money(maximum=MAX_UNIT_PRICE)
 
     @post_load
     def make_line(self, data: dict[str, Any], **_: Any) -> LineIn:
@@ -82,14 +130,14 @@ class LineSchema(StrictSchema):
 
 class PaymentSchema(StrictSchema):
     method = Text(max_length=40, required=True, metadata={"example": "card"})
-    amount = Money(required=True, positive=True)
+    amount = Money(required=True, positive=True, maximum=MAX_TOTAL)
 
     @post_load
     def make_payment(self, data: dict[str, Any], **_: Any) -> PaymentIn:
         return PaymentIn(**data)
 
 
-class TransactionSchema(StrictSchema):
+class TransactionSchema(LiveSchema):
     """A purchase (lines with sku, category, quantity, unit_price) or a return."""
 
     transaction_id = Id(required=True)
@@ -134,8 +182,46 @@ class TransactionSchema(StrictSchema):
         if errors:
             raise ValidationError(errors)
 
+    @validates_schema
+    def check_amounts(self, data: dict[str, Any], **_: Any) -> None:
+        """Every line and the whole purchase stay within bounds; payments cover the lines."""
+        lines = data.get("lines") or []
+        errors: dict[str, Any] = {}
+        total = Decimal("0")
+        for index, line in enumerate(lines):
+            amount = (line.unit_price or Decimal("0")) * line.quantity
+            total += amount
+            if amount > MAX_TOTAL:
+                errors.setdefault("lines", {})[index] = {
+                    "unit_price": [f"The line total (quantity x unit_price) is {amount}, "
+                                   f"more than {MAX_TOTAL:,}."]}
+        if not errors and total > MAX_TOTAL:
+            errors["lines"] = [f"The total of the lines is {total}, more than {MAX_TOTAL:,}."]
+        payments = data.get("payments") or []
+        priced = all(line.unit_price is not None for line in lines)
+        if data.get("type") == "purchase" and payments and priced and not errors:
+            paid = sum((payment.amount for payment in payments), start=Decimal("0"))
+            if paid != total:
+                errors["payments"] = [f"The payments add up to {paid}, the lines to {total}."]
+        if errors:
+            raise ValidationError(errors)
+
+    @validates_schema
+    def check_live(self, data: dict[str, Any], **_: Any) -> None:
+        """Not from too far in the future; in the programme's currency."""
+        self.check_future(data, "occurred_at")
+        ctx = current_service() if self.live else None
+        currency = data.get("currency")
+        if ctx is not None and currency is not None:
+            expected = ctx.rules.current().policy.currency
+            if currency != expected:
+                raise ValidationError({"currency": [f"The programme's currency is {expected}."]})
+
     @post_load
     def make_command(self, data: dict[str, Any], **_: Any) -> RecordTransaction:
+        ctx = current_service() if self.live else None
+        if ctx is not None and data.get("currency") is None and data.get("type") == "purchase":
+            data["currency"] = ctx.rules.current().policy.currency
         return RecordTransaction(
             **{
                 **data,
@@ -147,7 +233,7 @@ class TransactionSchema(StrictSchema):
         )
 
 
-class EventSchema(StrictSchema):
+class EventSchema(LiveSchema):
     """A non-purchase fact: service, complaint, referral, survey, visit or a custom type."""
 
     event_id = Id(required=True)
@@ -162,18 +248,26 @@ class EventSchema(StrictSchema):
     occurred_at = Instant(required=True)
     attributes = FreeForm(load_default=dict)
 
+    @validates_schema
+    def check_live(self, data: dict[str, Any], **_: Any) -> None:
+        self.check_future(data, "occurred_at")
+
     @post_load
     def make_command(self, data: dict[str, Any], **_: Any) -> RecordEvent:
         return RecordEvent(**data, fingerprint="")
 
 
-class RedeemSchema(StrictSchema):
+class RedeemSchema(LiveSchema):
     """What to redeem; the member is the one in the path."""
 
     redemption_id = Id(required=True)
     reward_id = Id(max_length=REWARD_ID_LENGTH, required=True, metadata={"example": "ICE-MAKER"})
     quantity = positive_int(load_default=1)
     occurred_at = Instant(allow_none=True, load_default=None)
+
+    @validates_schema
+    def check_live(self, data: dict[str, Any], **_: Any) -> None:
+        self.check_future(data, "occurred_at")
 
     @post_load
     def make_command(self, data: dict[str, Any], **_: Any) -> Redeem:

@@ -156,6 +156,9 @@ class TierChange(Body):
 class RewardGranted(Body):
     reward_id = fields.String(required=True, metadata={"example": "ICE-MAKER"})
     rule_id = fields.String(allow_none=True, metadata={"example": "fridge-gift"})
+    quantity = fields.Integer()
+    voucher_code = fields.String(allow_none=True)
+    valid_until = Instant(allow_none=True)
 
 
 class Decision(Body):
@@ -166,6 +169,8 @@ class Decision(Body):
     effect = fields.String(required=True, metadata={"example": "award_points"})
     points = fields.Integer(allow_none=True)
     reason = fields.String(metadata={"example": "1 point per 1 CNY spent"})
+    ruleset = fields.String(allow_none=True, metadata={"example": "earn"})
+    campaign = fields.String(allow_none=True)
 
 
 class _Outcome(Body):
@@ -183,11 +188,12 @@ class TransactionOutcome(_Outcome):
     """What a transaction did, for the till to print."""
 
     transaction_id = fields.String(required=True)
+    returned_value = Money(metadata={"description": "A return: the value of what came back."})
 
     class Meta:
         fields = (
             "transaction_id", "member_id", "points", "balance", "tier",
-            "rewards", "offers", "privileges", "decisions",
+            "rewards", "offers", "privileges", "decisions", "returned_value",
         )
 
 
@@ -259,6 +265,8 @@ class Explanation(Body):
     ruleset_version = fields.String(allow_none=True)
     decisions = _list_of(Decision)
     lines = fields.List(fields.String())
+    notes = fields.List(fields.String(), metadata={
+        "description": "rules that matched but whose per-member limit is reached, and the like"})
 
 
 class SweepReport(Body):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, and_, select
@@ -17,6 +17,11 @@ from loyalty.store import tables as t
 from loyalty.store.uow import SqlUnitOfWork
 
 BUCKETS = 1024
+
+
+def run_key(as_of: datetime) -> str:
+    """How a sweep's instant is recorded: in UTC, so one instant is one run whatever its offset."""
+    return as_of.astimezone(UTC).isoformat()
 
 
 @dataclass(frozen=True)
@@ -78,7 +83,7 @@ class Sweep:
 
     @property
     def key(self) -> str:
-        return self.as_of.isoformat()
+        return run_key(self.as_of)
 
     def emit(self, uow: SqlUnitOfWork, member_id: str, kind: str, discriminator: str,
              attributes: dict[str, Any], at: datetime | None = None) -> bool:

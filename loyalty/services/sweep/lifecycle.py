@@ -1,18 +1,26 @@
-"""Lifecycle stages from recency and tenure, set-based; entering a stage raises an event.
+"""Lifecycle stages from recency, frequency and tenure, set-based; entering a stage raises an
+event.
 
-new: enrolled less than `new_days` ago; declining, lapsed, churned: no purchase (or, never
-having bought, no enrolment) for `declining_days`, `lapsed_days`, `churned_days`; otherwise
-active. Rules react to `lifecycle_changed` (attributes `stage` and `previous`), e.g. with a
-win-back offer.
+- churned, lapsed, declining: no purchase for `churned_days`, `lapsed_days`, `declining_days`
+  (a member who never bought counts from enrolment);
+- new: enrolled less than `new_days` ago; a member who never bought stays new until
+  `declining_days` after enrolment (nothing to be active about yet), then drifts as above;
+- declining too, from frequency: at least `visits_drop_min_365d` purchases over the last 365
+  days, but in the last 90 days fewer than (100 - `visits_drop_percent`)% of what that pace
+  predicts (365-day purchases x 90 / 365);
+- otherwise active.
+
+Rules react to `lifecycle_changed` (attributes `stage` and `previous`), e.g. with a win-back
+offer. A purchase brings a declining, lapsed or churned member back to active at the till.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import and_, case, false, func, select, update
 
 from loyalty.domain.policy import LifecyclePolicy
 from loyalty.services.sweep.base import Batch, Sweep
@@ -20,16 +28,39 @@ from loyalty.store import tables as t
 from loyalty.store.uow import SqlUnitOfWork
 
 m = t.members.c
+tx = t.transactions.c
 
 
-def stage_expression(policy: LifecyclePolicy, as_of: Any) -> Any:
-    """The stage each member is in as of `as_of`, as a SQL expression."""
+def visits(as_of: datetime, member_ids: Any) -> Any:
+    """Purchases per member over the 90 and 365 days up to `as_of`."""
+    return select(
+        tx.member_id.label("member_id"),
+        func.count().filter(tx.occurred_at > as_of - timedelta(days=90)).label("v90"),
+        func.count().label("v365"),
+    ).where(tx.member_id.in_(member_ids), tx.type == "purchase", tx.occurred_at <= as_of,
+            tx.occurred_at > as_of - timedelta(days=365)).group_by(tx.member_id).subquery()
+
+
+def falling(policy: LifecyclePolicy, counts: Any) -> Any:
+    """A predicate: buying at under (100 - visits_drop_percent)% of the 365-day pace."""
+    if policy.visits_drop_percent <= 0:
+        return false()
+    v90 = func.coalesce(counts.c.v90, 0)
+    v365 = func.coalesce(counts.c.v365, 0)
+    return and_(v365 >= max(policy.visits_drop_min_365d, 1),
+                v90 * 365 * 100 < v365 * 90 * (100 - policy.visits_drop_percent))
+
+
+def stage_expression(policy: LifecyclePolicy, as_of: Any, counts: Any) -> Any:
+    """The stage each member is in as of `as_of`, as a SQL expression (`counts`: `visits`)."""
     last_seen = func.coalesce(m.last_purchase_at, m.enrolled_at)
     return case(
         (last_seen <= as_of - timedelta(days=policy.churned_days), "churned"),
         (last_seen <= as_of - timedelta(days=policy.lapsed_days), "lapsed"),
         (last_seen <= as_of - timedelta(days=policy.declining_days), "declining"),
+        (m.last_purchase_at.is_(None), "new"),
         (m.enrolled_at > as_of - timedelta(days=policy.new_days), "new"),
+        (falling(policy, counts), "declining"),
         else_="active",
     )
 
@@ -43,13 +74,15 @@ class LifecyclePhase:
         return None
 
     def run_batch(self, sweep: Sweep, uow: SqlUnitOfWork, batch: Batch) -> Counter[str]:
-        stage = stage_expression(sweep.book.policy.lifecycle, sweep.as_of)
+        counts = visits(sweep.as_of, batch.member_ids())
+        stage = stage_expression(sweep.book.policy.lifecycle, sweep.as_of, counts)
         changed = uow.connection.execute(
             select(m.member_id, m.lifecycle_stage, stage.label("stage"))
+            .select_from(t.members.outerjoin(counts, counts.c.member_id == m.member_id))
             .where(batch.members(), m.lifecycle_stage != stage, m.enrolled_at <= sweep.as_of)
             .order_by(m.member_id)
         ).all()
-        counts: Counter[str] = Counter()
+        moved: Counter[str] = Counter()
         by_stage: dict[str, list[str]] = {}
         for row in changed:
             by_stage.setdefault(row.stage, []).append(row.member_id)
@@ -58,8 +91,8 @@ class LifecyclePhase:
                                    .values(lifecycle_stage=new_stage,
                                            lifecycle_since=sweep.as_of))
         for row in changed:
-            counts[f"to_{row.stage}"] += 1
+            moved[f"to_{row.stage}"] += 1
             if sweep.emit(uow, row.member_id, "lifecycle_changed", f"{row.stage}:{sweep.key}",
                           {"stage": row.stage, "previous": row.lifecycle_stage}):
-                counts["events"] += 1
-        return counts
+                moved["events"] += 1
+        return moved

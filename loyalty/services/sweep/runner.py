@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 
 from loyalty.services.context import ServiceContext
-from loyalty.services.sweep.base import Batch, Phase, Shard, Sweep
+from loyalty.services.sweep.base import Batch, Phase, Shard, Sweep, run_key
 from loyalty.store import tables as t
 from loyalty.store.uow import SqlUnitOfWork, run_with_retry
 
@@ -116,6 +116,27 @@ def count_members(ctx: ServiceContext, shard: Shard) -> int:
     with ctx.uow(read_only=True) as uow:
         return int(uow.connection.execute(
             select(func.count()).select_from(t.members).where(shard.predicate())).scalar_one())
+
+
+def remaining_work(ctx: ServiceContext, as_of: datetime, shard: Shard,
+                   phases: Sequence[str]) -> int:
+    """How many member visits a run of `phases` has left: for each phase not yet done, the
+    shard's members after its checkpoint (what `progress` will report, for a progress bar)."""
+    r = t.sweep_runs.c
+    m = t.members.c
+    total = 0
+    with ctx.uow(read_only=True) as uow:
+        states = {row.phase: row for row in uow.connection.execute(select(t.sweep_runs).where(
+            r.as_of == run_key(as_of), r.shard == str(shard), r.phase.in_(list(phases))))}
+        for name in phases:
+            state = states.get(name)
+            if state is not None and state.done:
+                continue
+            query = select(func.count()).select_from(t.members).where(shard.predicate())
+            if state is not None and state.cursor is not None:
+                query = query.where(m.member_id > state.cursor)
+            total += int(uow.connection.execute(query).scalar_one())
+    return total
 
 
 def run_sweep(ctx: ServiceContext, as_of: datetime, *, shard: Shard | None = None,

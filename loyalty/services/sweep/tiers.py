@@ -9,10 +9,10 @@ grace period. Upgrades happen at the till, the moment a purchase qualifies; neve
   of transactions (returns subtract) in (as_of - N days, as_of]; visits_* counts purchases in
   that window; lifetime_spend and lifetime_visits count everything up to as_of;
   points_lifetime is the member's lifetime points.
-- Notice: from `notice_days` before the review until the grace period ends, a member whose
-  metric, as it will stand when the grace period ends if they buy nothing more (a window
-  metric keeps only what will still be inside the window then), is below their tier's
-  threshold gets one `downgrade_notice` per review (attributes `tier`, `to`, `review_at`,
+- Notice: from `notice_days` before the downgrade (the end of the grace period) until then, a
+  member whose metric, as it will stand when the grace period ends if they buy nothing more
+  (a window metric keeps only what will still be inside the window then), is below their
+  tier's threshold gets one `downgrade_notice` per review (attributes `tier`, `to`, `review_at`,
   `downgrade_at`); `tier_notice_for` remembers the review. Buying enough before the end of the
   grace period keeps the tier.
 - Review due (as_of >= review + grace_days): a member whose metric still holds the tier is
@@ -145,7 +145,7 @@ class TierPhase:
     def candidates(self, sweep: Sweep, uow: SqlUnitOfWork, ladder: TierLadder,
                    batch: Batch) -> list[Any]:
         """Members of the batch above the lowest tier whose review may be near or past."""
-        bound = sweep.as_of + timedelta(days=ladder.notice_days)
+        bound = sweep.as_of + timedelta(days=max(ladder.notice_days - ladder.grace_days, 0))
         # Without a stored review, the review is at least 365 days (a year) after tier_since.
         since_bound = bound - timedelta(days=365) if ladder.requalification == "anniversary" \
             else bound
@@ -174,7 +174,7 @@ class TierPhase:
         due = {row.member_id for row in rows if as_of >= reviews[row.member_id] + grace}
         warn = {row.member_id: reviews[row.member_id] + grace for row in rows
                 if as_of < reviews[row.member_id] + grace
-                and as_of >= reviews[row.member_id] - timedelta(days=ladder.notice_days)
+                and as_of >= reviews[row.member_id] + grace - timedelta(days=ladder.notice_days)
                 and row.tier_notice_for != reviews[row.member_id]}
         values = metric_values(uow, ladder.metric, as_of, sorted(due)) if due else {}
         if warn:

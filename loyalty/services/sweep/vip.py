@@ -7,10 +7,12 @@ value, from the eligible tiers. Joining or leaving the VIPs raises `vip_changed`
   ceil(N * top_percent / 100) among the N eligible members, best first. It is computed once per
   instant for all members and kept in `sweep_runs` (shard `all`, phase `vip-threshold`), so every
   shard and a resumed run use the same one. Members tied with that rank are all in.
-- VIP: eligible and (metric >= the rank threshold, or metric >= `min_value`). A member who
-  becomes VIP gets `vip_since` = the sweep's instant; one who drops out loses it. Each change
-  raises `vip_changed` (attributes `vip`, `metric`) once per instant; rules grant and withdraw
-  the privileges.
+- Tags: members carrying one of `vip.tags` (rules add and remove them with add_tag and
+  remove_tag) are VIP whatever their tier and rank; the ranking itself is unchanged.
+- VIP: tagged, or eligible and (metric >= the rank threshold, or metric >= `min_value`). A
+  member who becomes VIP gets `vip_since` = the sweep's instant; one who drops out loses it.
+  Each change raises `vip_changed` (attributes `vip`, `metric`) once per instant; rules grant
+  and withdraw the privileges.
 """
 
 from __future__ import annotations
@@ -114,18 +116,21 @@ class VipPhase:
         policy = sweep.book.policy.vip
         rank_value = self.threshold(sweep)
         conn = uow.connection
-        rows = conn.execute(select(m.member_id, m.vip, eligible(policy).label("eligible"))
-                            .where(batch.members(), (m.vip.is_(True)) | eligible(policy))
-                            .order_by(m.member_id)).all()
+        query = select(m.member_id, m.vip, m.tags, eligible(policy).label("eligible")).where(
+            batch.members())
+        if not policy.tags:  # tags are JSON: with tag criteria, every member is looked at
+            query = query.where((m.vip.is_(True)) | eligible(policy))
+        rows = conn.execute(query.order_by(m.member_id)).all()
         ids = [row.member_id for row in rows]
         values = metric_values(uow, policy.metric, sweep.as_of, ids) if ids else {}
         joining: list[str] = []
         leaving: list[str] = []
         for row in rows:
             value = values.get(row.member_id, Decimal(0))
-            vip = bool(row.eligible) and value > 0 and (
+            tagged = any(tag in (row.tags or ()) for tag in policy.tags)
+            vip = tagged or (bool(row.eligible) and value > 0 and (
                 (rank_value is not None and value >= rank_value)
-                or (policy.min_value is not None and value >= policy.min_value))
+                or (policy.min_value is not None and value >= policy.min_value)))
             if vip and not row.vip:
                 joining.append(row.member_id)
             elif row.vip and not vip:

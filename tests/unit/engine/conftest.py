@@ -13,6 +13,12 @@ from loyalty.domain.model import EvaluationInput, Line, Member, MemberStats, Occ
 from loyalty.engine import read_rule_dir
 
 RULES_DIR = Path(__file__).resolve().parents[3] / "rules"
+PROGRAM = "currency: CNY\n"
+
+
+def with_program(files: dict[str, str]) -> dict[str, str]:
+    """A rule set of `files` plus a minimal program.yaml."""
+    return {"program.yaml": PROGRAM, **files}
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from click.testing import CliRunner
 from loyalty.cli_rules import rules
 from loyalty.engine import Problem, check_rules
 from loyalty.engine.compiler import MAX_RULES_PER_RULESET
+from tests.unit.engine.conftest import with_program
 
 
 def _line_of(text: str, needle: str, nth: int = 1) -> int:
@@ -208,7 +209,7 @@ def test_line_facts_outside_any_line_are_refused() -> None:
         "ruleset: x\non: [purchase]\nrules:\n  - id: a\n    description: d\n    when:\n"
         "      - {fact: line.sku, is: A}\n    then:\n      - award_points: {points: 1}\n"
     )
-    (problem,) = check_rules({"x.yaml": text})
+    (problem,) = check_rules(with_program({"x.yaml": text}))
     assert problem.line == 7 and "inside any_line" in problem.message
 
 
@@ -219,7 +220,7 @@ def test_ruleset_too_large_for_the_engine() -> None:
     )
     body = "".join(rule.format(n=n) for n in range(MAX_RULES_PER_RULESET + 1))
     text = "ruleset: big\non: [purchase]\nrules:\n" + body
-    problems = check_rules({"big.yaml": text})
+    problems = check_rules(with_program({"big.yaml": text}))
     assert len(problems) == 1
     assert "ruleset too large for the engine" in problems[0].message
     assert problems[0].line == 3 + 5 * MAX_RULES_PER_RULESET + 1

@@ -1,0 +1,82 @@
+"""Lifecycle stages from recency, frequency and tenure, and a drifting member coming back at
+the till."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from loyalty.domain.commands import EnrolMember
+from loyalty.services import members
+from loyalty.services.context import ServiceContext
+from loyalty.services.sweep import run_sweep
+from loyalty.services.sweep.lifecycle import LifecyclePhase
+from loyalty.store import tables as t
+from tests.integration.helpers import T0, purchase
+
+MUG = ("MUG", "homeware", 1, "100.00")
+
+
+def join(ctx: ServiceContext, member_id: str, enrolled_at: datetime) -> None:
+    members.enrol(ctx, EnrolMember(member_id=member_id, name=member_id,
+                                   email=f"{member_id.lower()}@example.com",
+                                   enrolled_at=enrolled_at))
+
+
+def stage(ctx: ServiceContext, member_id: str) -> str:
+    with ctx.uow(read_only=True) as uow:
+        value: str = uow.connection.execute(select(t.members.c.lifecycle_stage).where(
+            t.members.c.member_id == member_id)).scalar_one()
+    return value
+
+
+def sweep(ctx: ServiceContext, as_of: datetime) -> None:
+    run_sweep(ctx, as_of, phases=[LifecyclePhase()])
+
+
+def test_a_member_who_never_bought_stays_new_until_declining_days_then_drifts(
+    ctx: ServiceContext,
+) -> None:
+    ctx.clock = lambda: T0
+    join(ctx, "M-IDLE", T0)
+    sweep(ctx, T0 + timedelta(days=40))  # past new_days, but nothing bought yet
+    assert stage(ctx, "M-IDLE") == "new"
+    sweep(ctx, T0 + timedelta(days=61))
+    assert stage(ctx, "M-IDLE") == "declining"
+
+
+def test_a_regular_who_buys_at_under_half_their_pace_is_declining_despite_a_recent_visit(
+    ctx: ServiceContext,
+) -> None:
+    ctx.clock = lambda: T0
+    join(ctx, "M-REGULAR", T0 - timedelta(days=800))
+    join(ctx, "M-STEADY", T0 - timedelta(days=800))
+    for month in range(8):  # monthly until 100 days ago, then once 10 days ago
+        purchase(ctx, f"S-R-{month}", [MUG], member_id="M-REGULAR",
+                 at=T0 - timedelta(days=330 - 30 * month))
+    purchase(ctx, "S-R-last", [MUG], member_id="M-REGULAR", at=T0 - timedelta(days=10))
+    for month in range(12):  # monthly, right up to now
+        purchase(ctx, f"S-S-{month}", [MUG], member_id="M-STEADY",
+                 at=T0 - timedelta(days=335 - 30 * month))
+    sweep(ctx, T0)
+    assert stage(ctx, "M-REGULAR") == "declining"  # 1 purchase in 90 days, pace predicts 2.2
+    assert stage(ctx, "M-STEADY") == "active"
+
+
+def test_a_purchase_brings_a_lapsed_member_back_and_the_rules_react_on_the_receipt(
+    ctx: ServiceContext,
+) -> None:
+    ctx.clock = lambda: T0
+    join(ctx, "M-GONE", T0 - timedelta(days=800))
+    purchase(ctx, "S-OLD", [MUG], member_id="M-GONE", at=T0 - timedelta(days=200))
+    sweep(ctx, T0)
+    assert stage(ctx, "M-GONE") == "lapsed"
+    receipt = purchase(ctx, "S-BACK", [MUG], member_id="M-GONE",
+                       at=T0 + timedelta(days=1)).body
+    assert stage(ctx, "M-GONE") == "active"
+    assert "welcome-back" in [d["rule_id"] for d in receipt["decisions"]]
+    with ctx.uow(read_only=True) as uow:
+        sent = uow.connection.execute(select(t.notifications.c.notification).where(
+            t.notifications.c.member_id == "M-GONE")).scalars().all()
+    assert "welcome-back" in sent

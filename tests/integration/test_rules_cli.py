@@ -1,0 +1,102 @@
+"""`loyalty rules explain` with stored members, purchases and versions; `loyalty rules show`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from loyalty.cli import main
+from loyalty.services.context import ServiceContext
+from tests.conftest import RULES_DIR
+from tests.integration.helpers import T0, enrol, purchase
+
+
+@pytest.fixture
+def run(ctx: ServiceContext, database_url: str):  # type: ignore[no-untyped-def]
+    env = {"LOYALTY_DATABASE_URL": database_url, "LOYALTY_RULES_DIR": str(RULES_DIR)}
+
+    def invoke(*args: str) -> Result:
+        return CliRunner().invoke(main, ["rules", *args], env=env)
+
+    return invoke
+
+
+def _write(tmp_path: Path, name: str, data: object) -> str:
+    path = tmp_path / name
+    path.write_text(json.dumps(data) if not isinstance(data, str) else data)
+    return str(path)
+
+
+def test_explain_a_stored_purchase_for_its_member(run, ctx: ServiceContext) -> None:  # type: ignore[no-untyped-def]
+    enrol(ctx)
+    purchase(ctx, "T-1", [("PAN-1", "kitchen", 1, "300")])
+    result = run("explain", "--transaction-id", "T-1")
+    assert result.exit_code == 0, result.output
+    assert "rules version 1" in result.output
+    assert "base-earn" in result.output
+    assert "kitchen-bonus" in result.output
+    assert "payment methods and offer codes are not stored" in result.output
+
+
+def test_explain_says_when_a_limit_would_stop_a_rule(run, ctx: ServiceContext,  # type: ignore[no-untyped-def]
+                                                     tmp_path: Path) -> None:
+    enrol(ctx)
+    event = _write(tmp_path, "e.json", {"kind": "enrolment",
+                                         "occurred_at": T0.isoformat()})
+    result = run("explain", "--event", event, "--member-id", "M-1001")
+    assert result.exit_code == 0, result.output
+    assert "welcome-reward" in result.output
+    assert "note: welcome-reward matched, but its limit (1 time per member) is reached" in (
+        result.output)
+
+
+def test_explain_against_a_stored_version(run, ctx: ServiceContext, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    enrol(ctx)
+    event = _write(tmp_path, "e.json", {"occurred_at": T0.isoformat(),
+                                         "lines": [{"sku": "A", "category": "toys",
+                                                    "unit_price": 10}]})
+    result = run("explain", "--event", event, "--member-id", "M-1001", "--version", "1")
+    assert result.exit_code == 0, result.output
+    assert "rules version 1" in result.output
+    assert "award 10 points" in result.output
+    missing = run("explain", "--event", event, "--member-id", "M-1001", "--version", "9")
+    assert missing.exit_code == 2
+    assert missing.output.strip() == "error: no rules version 9"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("{not json", "not valid JSON"),
+    ("[1, 2]", "must hold a JSON object"),
+    ('{"lines": []}', "missing field 'occurred_at'"),
+    ('{"occurred_at": "yesterday"}', "Invalid isoformat"),
+])
+def test_bad_event_file_is_a_one_line_error(tmp_path: Path, text: str, message: str) -> None:
+    event = _write(tmp_path, "e.json", text)
+    member = _write(tmp_path, "m.json", {"member_id": "M-1"})
+    result = CliRunner().invoke(main, ["rules", "explain", "--event", event, "--member", member,
+                                       "--rules", str(RULES_DIR)])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_unknown_member_id_is_refused(run, ctx: ServiceContext, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    event = _write(tmp_path, "e.json", {"occurred_at": T0.isoformat()})
+    result = run("explain", "--event", event, "--member-id", "NOBODY")
+    assert result.exit_code == 2
+    assert result.output.strip() == "error: no member 'NOBODY'"
+
+
+def test_show_prints_the_files_of_a_version(run, ctx: ServiceContext) -> None:  # type: ignore[no-untyped-def]
+    enrol(ctx)  # the first use activates the bundled rules as version 1
+    result = run("show", "1")
+    assert result.exit_code == 0, result.output
+    assert "# ---- earning.yaml" in result.output
+    assert "id: base-earn" in result.output
+    one = run("show", "1", "welcome.yaml")
+    assert "# ---- welcome.yaml" in one.output and "earning.yaml" not in one.output
+    assert run("show", "7").exit_code == 1

@@ -1,0 +1,146 @@
+"""The checker refuses what would break the service: huge numbers, empty sets, anchor bombs;
+and it probes candidate sets outside the service process."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from loyalty.cli_rules import rules
+from loyalty.engine import check_rules
+from loyalty.engine.probe import WORKER
+from tests.unit.engine.conftest import with_program
+
+RULE = """ruleset: x
+on: [purchase]
+rules:
+  - id: big
+    description: d
+    then:
+      - {effect}
+"""
+
+
+def _problems(effect: str) -> list[str]:
+    return [str(p) for p in check_rules(with_program({"x.yaml": RULE.format(effect=effect)}))]
+
+
+@pytest.mark.parametrize("effect, setting", [
+    ("award_points: {points: 100000000000000000000000}", "'points'"),
+    ("award_points: {points: 10000001}", "'points'"),
+    ("award_points: {per_currency_unit: 1001}", "'per_currency_unit'"),
+    ("award_points: {per_currency_unit: .inf}", "'per_currency_unit'"),
+    ("multiply_points: {by: 101}", "'by'"),
+    ("issue_offer: {offer: O, benefit: bonus_points, value: 10000001, valid_days: 30}", "'value'"),
+    ("issue_offer: {offer: O, benefit: points_multiplier, value: 101, valid_days: 30}", "'value'"),
+    ("issue_offer: {offer: O, benefit: bonus_points, value: 5, valid_days: 36501}",
+     "'valid_days'"),
+    ("grant_reward: {reward: ICE, quantity: 1001}", "'quantity'"),
+    ("grant_privilege: {privilege: p, valid_days: 99999999999}", "'valid_days'"),
+])
+def test_out_of_range_values_are_problems_with_file_line_and_rule(
+    effect: str, setting: str
+) -> None:
+    problems = _problems(effect)
+    assert len(problems) == 1, problems
+    assert problems[0].startswith("x.yaml:7: rule 'big':")
+    assert setting in problems[0]
+
+
+def test_values_at_the_maxima_are_accepted() -> None:
+    assert _problems("award_points: {points: 10000000}") == []
+    assert _problems("award_points: {per_currency_unit: 1000}") == []
+    assert _problems("multiply_points: {by: 100}") == []
+
+
+def test_huge_limit_is_a_problem() -> None:
+    text = RULE.format(effect="award_points: {points: 1}") + (
+        "    limit: {times: 100000000000000000000, budget_points: 100000000000000000000000}\n"
+    )
+    problems = [str(p) for p in check_rules(with_program({"x.yaml": text}))]
+    assert len(problems) == 2
+    assert all("limit:" in p and "rule 'big'" in p for p in problems)
+
+
+def test_every_problem_of_one_effect_is_reported() -> None:
+    problems = _problems("issue_offer: {benefit: free_beer, valid_days: -5, colour: red}")
+    text = "\n".join(problems)
+    assert "unknown setting 'colour'" in text
+    assert "benefit is bonus_points or points_multiplier, not 'free_beer'" in text
+    assert "'valid_days' must be a whole number from 1 to 36,500, got -5" in text
+    assert "'offer' is required" in text
+    assert "'value' is required" in text
+    assert len(problems) == 5
+
+
+def test_set_without_program_is_refused() -> None:
+    problems = [str(p) for p in check_rules({"x.yaml": RULE.format(effect="add_tag: {tag: t}")})]
+    assert problems == [
+        "(rule folder): program.yaml is missing: the currency and tier ladder are defined there"
+    ]
+
+
+def test_set_without_rulesets_is_refused() -> None:
+    problems = [p.message for p in check_rules(with_program({}))]
+    assert problems == ["no ruleset files: add at least one ruleset such as earning.yaml"]
+
+
+@pytest.mark.parametrize("files", [{}, {"rewards.yaml": "rewards: []\n"}])
+def test_check_command_fails_on_a_folder_without_a_programme(
+    tmp_path: Path, files: dict[str, str]
+) -> None:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    result = CliRunner().invoke(rules, ["check", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "program.yaml is missing" in result.output
+    assert "no ruleset files" in result.output
+
+
+def test_yaml_anchors_and_aliases_are_refused_quickly() -> None:
+    bomb = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n"
+        for i in range(9)
+    )
+    started = time.monotonic()
+    problems = check_rules(with_program({"x.yaml": bomb}))
+    assert time.monotonic() - started < 2
+    assert [(p.file, p.line, p.message) for p in problems] == [
+        ("x.yaml", 1, "YAML anchors and aliases are not allowed (write the value out in full)")
+    ]
+
+
+def test_an_alias_alone_is_refused() -> None:
+    text = RULE.format(effect="add_tag: {tag: t}") + "    campaign: *name\n"
+    (problem,) = check_rules(with_program({"x.yaml": text}))
+    assert problem.line == 8
+    assert "anchors and aliases are not allowed" in problem.message
+
+
+def _rss_kb() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
+def test_checking_many_distinct_sets_does_not_grow_this_process() -> None:
+    def check(n: int) -> None:
+        text = RULE.format(effect="award_points: {points: 1}").replace(
+            "    then:", f"    when:\n      - {{fact: event.total, at_least: {n}}}\n    then:")
+        assert check_rules(with_program({"x.yaml": text})) == []
+
+    for n in range(1, 21):
+        check(n)
+    before = _rss_kb()
+    for n in range(1000, 1300):
+        check(n)
+    grown_mb = (_rss_kb() - before) / 1024
+    assert WORKER.child_pid not in (None, os.getpid())
+    # probing in-process took about 0.5 MB per set: 300 sets would add ~150 MB
+    assert grown_mb < 25, f"resident memory grew by {grown_mb:.1f} MB"
