@@ -65,7 +65,12 @@ def generated_pack(count: int, seed: int = 7) -> dict[str, str]:
             }
         )
     document = {"ruleset": "generated", "on": ["purchase"], "rules": rules}
-    return {"generated.yaml": yaml.safe_dump(document, sort_keys=False)}
+    return {"generated.yaml": yaml.safe_dump(document, sort_keys=False), **program()}
+
+
+def program() -> dict[str, str]:
+    """The bundled programme policy: a rule set is refused without one."""
+    return {"program.yaml": (ROOT / "rules" / "program.yaml").read_text(encoding="utf-8")}
 
 
 def purchase(rng: random.Random) -> EvaluationInput:
@@ -128,7 +133,7 @@ def main() -> None:
     args = parser.parse_args()
     default = build_rulebook(read_rule_dir(ROOT / "rules"), "bench")
     large = build_rulebook(generated_pack(200), "bench")
-    floor = build_rulebook(ONE_RULE, "bench")
+    floor = build_rulebook({**ONE_RULE, **program()}, "bench")
     base = measure("baseline: one rule that always fires", floor, 20_000)
     rate = measure("default pack", default, 20_000)
     big = measure("generated 200-rule pack", large, 5_000)
