@@ -80,6 +80,7 @@ class MemberStats:
     categories_bought: tuple[str, ...] = ()
     points_available: int = 0
     points_lifetime: int = 0
+    points_365d: int = 0
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ METRICS = (
     "visits_365d",
     "lifetime_visits",
     "points_lifetime",
+    "points_365d",
 )
 _SECTIONS: dict[str, dict[str, Any]] = {
     "points": {

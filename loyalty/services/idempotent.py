@@ -25,17 +25,17 @@ def run_idempotent(ctx: ServiceContext, *, scope: str, key: str, fingerprint: st
 
     def attempt() -> Recorded:
         with ctx.uow() as uow:
-            member = uow.members.get(member_id, lock=True)
-            prior = uow.idempotency.get(scope, key)
-            if prior is not None:
-                if prior.fingerprint != fingerprint or prior.member_id != member_id:
-                    raise IdempotencyConflict(
-                        f"{scope} {key!r} was already recorded with a different body",
-                        details={"key": key},
-                    )
-                return Recorded(prior.status_code, dict(prior.response), replayed=True)
+            member = uow.members.get_for_write(member_id, scope, key)
             if member is None:
+                prior = uow.idempotency.get(scope, key)  # recorded for another member?
+                if prior is not None:
+                    _replay(scope, key, fingerprint, member_id, prior.fingerprint,
+                            prior.member_id)
                 raise UnknownMember(f"no member {member_id!r}", details={"member_id": member_id})
+            if member.prior_fingerprint is not None:
+                _replay(scope, key, fingerprint, member_id, member.prior_fingerprint,
+                        member.prior_member_id)
+                return Recorded(member.prior_status, dict(member.prior_response), replayed=True)
             status, body = work(uow, member)
             if dry_run:
                 uow.rollback()
@@ -46,3 +46,12 @@ def run_idempotent(ctx: ServiceContext, *, scope: str, key: str, fingerprint: st
             return Recorded(status, body)
 
     return run_with_retry(attempt, retries=ctx.settings.max_retries)
+
+
+def _replay(scope: str, key: str, fingerprint: str, member_id: str, prior_fingerprint: str,
+            prior_member_id: str) -> None:
+    """Refuse a repeat whose body or member differs from the request recorded first."""
+    if prior_fingerprint != fingerprint or prior_member_id != member_id:
+        raise IdempotencyConflict(
+            f"{scope} {key!r} was already recorded with a different body", details={"key": key}
+        )

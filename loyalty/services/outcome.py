@@ -62,6 +62,7 @@ def metric_value(metric: str, stats: MemberStats, occurrence: Occurrence, earned
         "visits_365d": Decimal(stats.visits_365d + visit),
         "lifetime_visits": Decimal(stats.lifetime_visits + visit),
         "points_lifetime": Decimal(stats.points_lifetime + earned),
+        "points_365d": Decimal(stats.points_365d + (earned if purchase else 0)),
     }
     return values.get(metric, Decimal("0"))
 

@@ -3,6 +3,7 @@ member's account and cached balances with it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from loyalty.domain.ledger import Account
@@ -38,5 +39,12 @@ def response_body(key: str, key_value: str, member_id: str, out: Outcome, accoun
     }
 
 
-def active_privilege_names(uow: SqlUnitOfWork, member_id: str, as_of: Any) -> list[str]:
+def active_privilege_names(uow: SqlUnitOfWork, member_id: str, as_of: Any, *,
+                           member: Any = None, decisions: Sequence[dict[str, Any]] = ()
+                           ) -> list[str]:
+    """The privileges active at `as_of`; no lookup when the member's row (read for this write)
+    says they hold none and no decision of this write granted one."""
+    if (member is not None and not getattr(member, "has_privileges", True)
+            and not any(d.get("effect") == "grant_privilege" for d in decisions)):
+        return []
     return [row.privilege for row in uow.programme.active_privileges(member_id, as_of)]

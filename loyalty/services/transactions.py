@@ -107,7 +107,8 @@ def _purchase(ctx: ServiceContext, book: RuleBook, uow: SqlUnitOfWork, member: A
     if member.lifecycle_stage in DRIFTING:
         balance = _react_at_till(ctx, book, uow, cmd, out, "lifecycle_changed", "lifecycle", {
             "stage": "active", "previous": member.lifecycle_stage})
-    privileges = active_privilege_names(uow, cmd.member_id, cmd.occurred_at)
+    privileges = active_privilege_names(uow, cmd.member_id, cmd.occurred_at, member=member,
+                                        decisions=out.decisions)
     body = response_body("transaction_id", cmd.transaction_id, cmd.member_id, out, account,
                          privileges)
     body["balance"] = balance

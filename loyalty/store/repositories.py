@@ -32,6 +32,12 @@ IDEMPOTENCY = select(t.idempotency_keys).where(
 )
 
 
+def net_points(tx: Any) -> Any:
+    """Points a transaction row adds to "points earned": a purchase's award, less what a return
+    took back (counted on the return's date, as spend is)."""
+    return tx.points_earned - case((tx.type == "return", tx.points_clawed_back), else_=0)
+
+
 def _stats_query() -> Any:
     tx = t.transactions.c
     since: dict[int, Any] = {days: bindparam(f"since_{days}") for days in (30, 90, 365)}
@@ -42,7 +48,7 @@ def _stats_query() -> Any:
     visit = case((tx.type == "purchase", 1), else_=0)
     return select(
         window(30, tx.total), window(90, tx.total), window(365, tx.total),
-        window(30, visit), window(90, visit), window(365, visit),
+        window(30, visit), window(90, visit), window(365, visit), window(365, net_points(tx)),
     ).where(tx.member_id == bindparam("b_member_id"), tx.occurred_at >= since[365],
             tx.occurred_at <= bindparam("as_of"))
 
@@ -65,6 +71,21 @@ ACTIVE_PRIVILEGES = (
            or_(_p.valid_until.is_(None), _p.valid_until > bindparam("as_of")))
     .group_by(_p.privilege).order_by(_p.privilege)
 )
+_k = t.idempotency_keys.c
+# A write's first statement: the member, any earlier request with the same idempotency key,
+# and whether the member holds any privilege at all (when not, the receipt needs no lookup).
+MEMBER_FOR_WRITE = (
+    select(
+        t.members,
+        _k.fingerprint.label("prior_fingerprint"), _k.member_id.label("prior_member_id"),
+        _k.status_code.label("prior_status"), _k.response.label("prior_response"),
+        select(_p.id).where(_p.member_id == _m.member_id).exists().label("has_privileges"),
+    )
+    .select_from(t.members.outerjoin(t.idempotency_keys, and_(
+        _k.scope == bindparam("b_scope"), _k.key == bindparam("b_key"))))
+    .where(_m.member_id == bindparam("b_member_id"))
+)
+MEMBER_FOR_WRITE_LOCKED = MEMBER_FOR_WRITE.with_for_update(of=t.members)
 _u = t.rule_usage.c
 USAGE = select(_u.rule_id, _u.period_key, _u.times).where(
     _u.member_id == bindparam("b_member_id"), _u.rule_id.in_(bindparam("rules", expanding=True)))
@@ -79,6 +100,15 @@ class MemberRepository:
         write transaction is already exclusive)."""
         query = MEMBER_LOCKED if lock and self.conn.dialect.name != "sqlite" else MEMBER
         return self.conn.execute(query, {"b_member_id": member_id}).first()
+
+    def get_for_write(self, member_id: str, scope: str, key: str) -> Row[Any] | None:
+        """The member row, locked as `get(lock=True)`, with `prior_*` columns describing an
+        earlier request recorded under (scope, key) and a `has_privileges` flag."""
+        sqlite = self.conn.dialect.name == "sqlite"
+        query = MEMBER_FOR_WRITE if sqlite else MEMBER_FOR_WRITE_LOCKED
+        return self.conn.execute(
+            query, {"b_member_id": member_id, "b_scope": scope, "b_key": key}
+        ).first()
 
     def conflict(self, member_id: str | None, email: str | None, phone: str | None) -> str | None:
         """Which identifier (member_id, email, phone) is already taken, if any."""
@@ -126,6 +156,7 @@ class TransactionRepository:
             days_since_last_purchase=None if last is None else max(0, (as_of - last).days),
             categories_bought=tuple(member.categories or ()),
             points_available=member.points_available, points_lifetime=member.points_lifetime,
+            points_365d=int(row[6]),
         )
 
     def get(self, transaction_id: str) -> Row[Any] | None:

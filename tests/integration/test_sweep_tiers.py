@@ -270,3 +270,39 @@ def test_tiers_may_follow_visits_over_30_or_90_days(ctx: ServiceContext) -> None
     values = sweep(ctx, GRACE_END)
     assert values.get("downgraded", 0) == 1  # 3 visits: below silver's 5000
     assert member(ctx, "M-VISITS").tier == "member"
+
+
+def add_points(ctx: ServiceContext, member_id: str, kind: str, points: int, at: datetime) -> None:
+    """A purchase that earned `points`, or a return that took `points` back, in history only."""
+    with ctx.uow() as uow:
+        count = len(uow.connection.execute(select(t.transactions.c.transaction_id)).all())
+        uow.connection.execute(insert(t.transactions).values(
+            transaction_id=f"P-{member_id}-{count}", member_id=member_id, type=kind,
+            occurred_at=at, recorded_at=at, total=Decimal("100.00"),
+            points_earned=points if kind == "purchase" else 0,
+            points_clawed_back=points if kind == "return" else 0,
+            returned_total=Decimal("0")))
+        uow.commit()
+
+
+def test_tiers_may_follow_points_earned_over_a_year_net_of_returns(ctx: ServiceContext) -> None:
+    use_program(ctx, ("metric: spend_365d          #", "metric: points_365d         #"))
+    for member_id in ("M-KEEPS", "M-RETURNED"):
+        add_member(ctx, member_id, "gold")
+        add_points(ctx, member_id, "purchase", 25_000, REVIEW - timedelta(days=100))
+    add_points(ctx, "M-RETURNED", "return", 10_000, REVIEW - timedelta(days=50))
+    add_points(ctx, "M-KEEPS", "purchase", 50_000, REVIEW - timedelta(days=400))  # too old
+    values = sweep(ctx, GRACE_END)
+    assert values.get("downgraded", 0) == 1  # 15,000 net points: below gold's 20,000
+    assert member(ctx, "M-RETURNED").tier == "silver"
+    assert member(ctx, "M-KEEPS").tier == "gold"
+
+
+def test_a_points_ladder_upgrades_at_the_till_on_the_points_a_purchase_earns(
+    ctx: ServiceContext,
+) -> None:
+    use_program(ctx, ("metric: spend_365d          #", "metric: points_365d         #"))
+    enrol(ctx, "M-1001")
+    receipt = purchase(ctx, "T-PTS-1", [("TV-1", "electronics", 1, "6000.00")]).body
+    assert receipt["points"]["earned"] >= 5000
+    assert receipt["tier"] == {"before": "member", "after": "silver", "changed": True}

@@ -8,7 +8,8 @@ grace period. Upgrades happen at the till, the moment a purchase qualifies; neve
 - Metric: the ladder's metric as of the sweep's instant: spend_30d/90d/365d is the net total
   of transactions (returns subtract) in (as_of - N days, as_of]; visits_* counts purchases in
   that window; lifetime_spend and lifetime_visits count everything up to as_of;
-  points_lifetime is the member's lifetime points.
+  points_lifetime is the member's lifetime points; points_365d the points purchases earned in
+  the window, less what returns in the window took back.
 - Notice: from `notice_days` before the downgrade (the end of the grace period) until then, a
   member whose metric, as it will stand when the grace period ends if they buy nothing more
   (a window metric keeps only what will still be inside the window then), is below their
@@ -39,6 +40,7 @@ from loyalty.domain.policy import TierLadder
 from loyalty.domain.tiers import Review, decide, next_review, review_after, threshold
 from loyalty.services.sweep.base import Batch, Sweep
 from loyalty.store import tables as t
+from loyalty.store.repositories import net_points
 from loyalty.store.types import UTCDateTime, from_units
 from loyalty.store.uow import SqlUnitOfWork
 
@@ -46,12 +48,16 @@ m = t.members.c
 tx = t.transactions.c
 
 WINDOW_DAYS = {"spend_30d": 30, "spend_90d": 90, "spend_365d": 365,
-               "visits_30d": 30, "visits_90d": 90, "visits_365d": 365}
+               "visits_30d": 30, "visits_90d": 90, "visits_365d": 365, "points_365d": 365}
 RULE_ID = "tiers.requalification"
 
 
 def is_money(metric: str) -> bool:
     return "spend" in metric
+
+
+def is_points(metric: str) -> bool:
+    return metric.startswith("points_")
 
 
 def metric_select(metric: str, as_of: datetime, member_ids: Any) -> Any:
@@ -67,6 +73,8 @@ def metric_select(metric: str, as_of: datetime, member_ids: Any) -> Any:
     value: Any
     if is_money(metric):
         value = func.sum(type_coerce(tx.total, BigInteger))
+    elif is_points(metric):
+        value = func.sum(net_points(tx))
     else:
         conditions.append(tx.type == "purchase")
         value = func.count()
@@ -97,16 +105,17 @@ def projected_values(uow: SqlUnitOfWork, metric: str, as_of: datetime,
         return metric_values(uow, metric, as_of, list(until))
     conditions = [tx.member_id.in_(list(until)), tx.occurred_at <= as_of,
                   tx.occurred_at > as_of - timedelta(days=days)]
-    if not is_money(metric):
+    if not is_money(metric) and not is_points(metric):
         conditions.append(tx.type == "purchase")
+    amount = type_coerce(tx.total, BigInteger) if is_money(metric) else net_points(tx)
     rows = uow.connection.execute(select(
-        tx.member_id, tx.occurred_at, type_coerce(tx.total, BigInteger).label("units"),
+        tx.member_id, tx.occurred_at, amount.label("units"),
     ).where(*conditions)).all()
     raw: dict[str, int] = {}
     for row in rows:
         if row.occurred_at > until[row.member_id] - timedelta(days=days):
             raw[row.member_id] = raw.get(row.member_id, 0) + (
-                row.units if is_money(metric) else 1)
+                1 if not is_money(metric) and not is_points(metric) else int(row.units))
     return {member_id: metric_value(metric, value) for member_id, value in raw.items()}
 
 
