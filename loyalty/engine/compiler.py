@@ -20,6 +20,10 @@ from loyalty.engine.syntax import Compare, Condition, Lines, RuleDef
 from loyalty.engine.vocabulary import fact_type, is_line_fact
 
 MAX_RULES_PER_RULESET = 400
+# durable_rules refuses a rule whose expression holds more than this many $and/$or nodes
+# ("Could not create ruleset, error code: 113").
+MAX_GROUPS_PER_RULE = 15
+NUMBER_PREFIX = "num__"  # no fact path starts so, so a number key cannot meet another key
 GROUP_SIZE = 20
 LINE_COUNT = "event_line_count"
 _ORDER_OPS = {"above": "$gt", "at_least": "$gte", "below": "$lt", "at_most": "$lte"}
@@ -55,14 +59,28 @@ class CompiledSet:
     groups: int
     line_groups: int
     plans: dict[bool, list[tuple[str, str, str, tuple[int, ...]]]] = field(default_factory=dict)
+    owners: dict[str, RuleDef] = field(default_factory=dict)
+    """The rule file rule behind each engine rule (a shared line test: the first that used it)."""
 
 
 def field_key(path: str, scope: str, numeric: bool = False) -> str:
     """The durable property name of a fact path in the given scope (top, item, line)."""
-    suffix = "__num" if numeric else ""
-    if is_line_fact(path):
-        return f"line_{path.split('.', 1)[1]}{suffix}"
-    return path.replace(".", "_") + suffix
+    key = f"line_{path.split('.', 1)[1]}" if is_line_fact(path) else path.replace(".", "_")
+    return number_key(key) if numeric else key
+
+
+def number_key(key: str) -> str:
+    """The property holding the number form of a free-form attribute stored under `key`."""
+    return NUMBER_PREFIX + key
+
+
+def count_groups(node: Any) -> int:
+    """How many $and/$or nodes an engine expression holds."""
+    if isinstance(node, dict):
+        return sum((key in ("$and", "$or")) + count_groups(value) for key, value in node.items())
+    if isinstance(node, list):
+        return sum(count_groups(item) for item in node)
+    return 0
 
 
 def to_engine(value: Any) -> Any:
@@ -77,6 +95,8 @@ class _Compiler:
         self.spec = spec
         self.line_rules: dict[str, str] = {}
         self.line_definitions: dict[str, dict[str, Any]] = {}
+        self.owners: dict[str, RuleDef] = {}
+        self.current: RuleDef | None = None
 
     def line_rule(self, cond: Condition) -> str:
         """The key of the line rule testing `cond` on each line, created on first use."""
@@ -86,6 +106,8 @@ class _Compiler:
             key = f"L{len(self.line_rules)}"
             self.line_rules[text] = key
             self.spec.line_rules.append(key)
+            if self.current is not None:
+                self.owners[key] = self.current
             group = {f"h{(len(self.line_rules) - 1) // GROUP_SIZE}": 1}
             self.line_definitions[key] = {
                 "all": [{"m": _join("$and", [{"k": "l"}, group, expr])}],
@@ -181,6 +203,7 @@ def compile_event(event_type: str, rules: list[RuleDef], version: str) -> Compil
     definition: dict[str, Any] = {}
     targets: dict[str, Target] = {}
     for index, rule in enumerate(rules):
+        compiler.current = rule
         parts: list[dict[str, Any]] = [{"k": "c"}, {f"g{index // GROUP_SIZE}": 1}]
         if rule.valid_from:
             parts.append({"$gte": {"event_date": _date_number(rule.valid_from)}})
@@ -196,6 +219,7 @@ def compile_event(event_type: str, rules: list[RuleDef], version: str) -> Compil
         key = f"r{index}"
         definition[key] = {"all": [{"m": _join("$and", parts)}], "pri": rule.priority, "run": key}
         targets[key] = Target(rule, awards)
+        compiler.owners[key] = rule
     definition.update(compiler.line_definitions)
     definition["hold"] = {"all": [{"m": {"f": 1}}, {"n": {"f": 2}}], "run": "hold"}
     digest = hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()
@@ -208,6 +232,7 @@ def compile_event(event_type: str, rules: list[RuleDef], version: str) -> Compil
         fields=spec,
         groups=max(1, -(-len(rules) // GROUP_SIZE)),
         line_groups=-(-len(spec.line_rules) // GROUP_SIZE),
+        owners=compiler.owners,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from loyalty.domain.model import EvaluationInput
-from loyalty.engine.compiler import LINE_COUNT, CompiledSet, field_key, to_engine
+from loyalty.engine.compiler import LINE_COUNT, CompiledSet, field_key, number_key, to_engine
 from loyalty.engine.vocabulary import (
     attribute_number,
     attribute_text,
@@ -55,7 +55,7 @@ def _put(fact: dict[str, Any], values: dict[str, Any], compiled: CompiledSet, li
             if text is not None:
                 fact[key] = text
             if number is not None:
-                fact[f"{key}__num"] = float(number)
+                fact[number_key(key)] = float(number)
             continue
         if value is None:
             continue

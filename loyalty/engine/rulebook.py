@@ -17,7 +17,13 @@ from loyalty.domain.decisions import Decision, GrantReward, MultiplyPoints, SetT
 from loyalty.domain.errors import RulesInvalid
 from loyalty.domain.model import EvaluationInput, Line, Member, MemberStats, Occurrence
 from loyalty.domain.policy import ProgramPolicy
-from loyalty.engine.compiler import MAX_RULES_PER_RULESET, CompiledSet, compile_event
+from loyalty.engine.compiler import (
+    MAX_GROUPS_PER_RULE,
+    MAX_RULES_PER_RULESET,
+    CompiledSet,
+    compile_event,
+    count_groups,
+)
 from loyalty.engine.facts import context_fact, line_facts_for
 from loyalty.engine.host import ENGINE, Hit
 from loyalty.engine.loader import load_yaml, rules_content_hash
@@ -165,8 +171,10 @@ def _compile(result: Analysis, version: str) -> None:
     for rule in sorted(result.rules, key=lambda r: r.sort_key):
         for event in rule.events:
             by_event.setdefault(event, []).append(rule)
+    too_complex: set[str] = set()
     for event, rules in sorted(by_event.items()):
         compiled = compile_event(event, rules, version)
+        result.problems.extend(_too_complex(compiled, too_complex))
         size = len(rules) + len(compiled.fields.line_rules)
         if size > MAX_RULES_PER_RULESET:
             last = rules[-1]
@@ -195,6 +203,25 @@ def _compile(result: Analysis, version: str) -> None:
                     f"the engine refused the '{compiled.event_type}' rules: {error}",
                 )
             )
+
+
+def _too_complex(compiled: CompiledSet, reported: set[str]) -> list[Problem]:
+    """A problem for each rule (once, whatever its events) the engine could not hold."""
+    problems: list[Problem] = []
+    for key, definition in compiled.definition.items():
+        rule = compiled.owners.get(key)
+        groups = count_groups(definition)
+        if rule is None or groups <= MAX_GROUPS_PER_RULE or rule.id in reported:
+            continue
+        reported.add(rule.id)
+        problems.append(Problem(
+            rule.file, rule.line, rule.id,
+            f"conditions too complex for the engine: they make {groups} groups, at most "
+            f"{MAX_GROUPS_PER_RULE} fit in one rule (every any, all and none counts, and so does "
+            "each test inside a none); split the rule, or test one fact against a list with "
+            "'in' or 'not_in'",
+        ))
+    return problems
 
 
 def _validate(compiled: CompiledSet) -> str | None:

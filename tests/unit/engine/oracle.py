@@ -1,0 +1,360 @@
+"""A reference evaluator of the rule language (rules/README.md), for the differential test.
+
+It reads rules as the plain dictionaries a rule file holds and works out every fact from the
+raw snapshot itself; it shares nothing with the engine but the domain's effect classes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from loyalty.domain.decisions import (
+    AddTag,
+    AwardPoints,
+    Effect,
+    GrantPrivilege,
+    GrantReward,
+    IssueOffer,
+    Limit,
+    MultiplyPoints,
+    Notify,
+    RemoveTag,
+    RevokePrivilege,
+    SetTier,
+)
+from loyalty.domain.model import EvaluationInput, Line
+
+DEFAULT_PRIORITY = 100
+DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+ATTRIBUTE_PREFIXES = ("event.attributes.", "member.attributes.")
+ORDER_OPS = ("above", "at_least", "below", "at_most", "between")
+FACT_TYPES: dict[str, str] = {
+    "event.type": "text",
+    "event.total": "number",
+    "event.store": "text",
+    "event.channel": "text",
+    "event.date": "date",
+    "event.weekday": "weekday",
+    "event.month": "number",
+    "event.hour": "number",
+    "event.payment_methods": "list",
+    "offers.presented": "list",
+    "member.tier": "text",
+    "member.vip": "yes/no",
+    "member.lifecycle_stage": "text",
+    "member.age": "number",
+    "member.birthday_month": "number",
+    "member.birthday_day": "number",
+    "member.region": "text",
+    "member.gender": "text",
+    "member.channel": "text",
+    "member.tenure_days": "number",
+    "member.tags": "list",
+    "stats.spend_30d": "number",
+    "stats.spend_90d": "number",
+    "stats.spend_365d": "number",
+    "stats.visits_30d": "number",
+    "stats.visits_90d": "number",
+    "stats.visits_365d": "number",
+    "stats.lifetime_spend": "number",
+    "stats.lifetime_visits": "number",
+    "stats.days_since_last_purchase": "number",
+    "stats.categories_bought": "list",
+    "stats.points_available": "number",
+    "line.sku": "text",
+    "line.category": "text",
+    "line.quantity": "number",
+    "line.amount": "number",
+}
+
+
+@dataclass(frozen=True)
+class RuleFile:
+    """One ruleset file as data: its file name, ruleset name, events and rules."""
+
+    name: str
+    ruleset: str
+    events: tuple[str, ...]
+    rules: tuple[dict[str, Any], ...]
+
+    def document(self) -> dict[str, Any]:
+        return {"ruleset": self.ruleset, "on": list(self.events), "rules": list(self.rules)}
+
+
+@dataclass(frozen=True)
+class Expected:
+    """One decision the language says an evaluation takes."""
+
+    rule_id: str
+    ruleset: str
+    effect_name: str
+    effect: Effect
+    matched_lines: tuple[int, ...]
+    reason: str
+    priority: int
+    campaign: str | None
+    limit: Limit | None
+
+
+@dataclass
+class Outcomes:
+    """How often each fact and each test came out true or false, to prove the data is broad."""
+
+    tests: Counter[tuple[str, str, bool]] = field(default_factory=Counter)
+
+    def record(self, path: str, op: str, result: bool) -> None:
+        self.tests[(path, op, result)] += 1
+
+    def facts_seen(self, result: bool) -> set[str]:
+        return {path for path, _, outcome in self.tests if outcome is result}
+
+    def operators_seen(self, result: bool) -> set[str]:
+        return {op for _, op, outcome in self.tests if outcome is result}
+
+
+def _age(born: date, on: date) -> int:
+    years = on.year - born.year
+    if (on.month, on.day) < (born.month, born.day):
+        years -= 1
+    return years
+
+
+def snapshot_facts(data: EvaluationInput) -> dict[str, Any]:
+    """Every event, member and stats fact of a snapshot by path; None when unknown."""
+    occ, member, stats = data.occurrence, data.member, data.stats
+    local = occ.occurred_at
+    day = local.date()
+    born = member.birth_date
+    joined = member.enrolled_at
+    facts: dict[str, Any] = {
+        "event.type": occ.kind,
+        "event.total": occ.total,
+        "event.store": occ.store_id,
+        "event.channel": occ.channel,
+        "event.date": day,
+        "event.weekday": DAY_NAMES[day.isoweekday() - 1],
+        "event.month": day.month,
+        "event.hour": local.hour,
+        "event.payment_methods": tuple(occ.payment_methods),
+        "offers.presented": tuple(occ.offer_codes),
+        "member.tier": member.tier,
+        "member.vip": member.vip,
+        "member.lifecycle_stage": member.lifecycle_stage,
+        "member.age": None if born is None else _age(born, day),
+        "member.birthday_month": None if born is None else born.month,
+        "member.birthday_day": None if born is None else born.day,
+        "member.region": member.region,
+        "member.gender": member.gender,
+        "member.channel": member.channel,
+        "member.tenure_days": None if joined is None else (day - joined.date()).days,
+        "member.tags": tuple(member.tags),
+        "stats.spend_30d": stats.spend_30d,
+        "stats.spend_90d": stats.spend_90d,
+        "stats.spend_365d": stats.spend_365d,
+        "stats.visits_30d": stats.visits_30d,
+        "stats.visits_90d": stats.visits_90d,
+        "stats.visits_365d": stats.visits_365d,
+        "stats.lifetime_spend": stats.lifetime_spend,
+        "stats.lifetime_visits": stats.lifetime_visits,
+        "stats.days_since_last_purchase": stats.days_since_last_purchase,
+        "stats.categories_bought": tuple(stats.categories_bought),
+        "stats.points_available": stats.points_available,
+    }
+    facts.update({f"event.attributes.{k}": v for k, v in occ.attributes.items()})
+    facts.update({f"member.attributes.{k}": v for k, v in member.attributes.items()})
+    return facts
+
+
+def line_facts(line: Line) -> dict[str, Any]:
+    """The facts of one purchase line."""
+    return {
+        "line.sku": line.sku,
+        "line.category": line.category,
+        "line.quantity": line.quantity,
+        "line.amount": line.unit_price * line.quantity,
+    }
+
+
+def _word(value: Any) -> str | None:
+    """An attribute (or operand) as the word text tests compare; None for no single value."""
+    if value is None or isinstance(value, list | dict | tuple):
+        return None
+    if value is True or value is False:
+        return "true" if value else "false"
+    return str(value)
+
+
+def _number(value: Any) -> Decimal | None:
+    if value is None or isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return None
+    return Decimal(str(value))
+
+
+def _attribute_view(op: str, operand: Any, actual: Any) -> tuple[str, Any]:
+    """Free attributes compare as numbers when the rule writes a number, as words otherwise."""
+    if op == "exists":
+        return "word", _word(actual)
+    sample = operand[0] if isinstance(operand, list) else operand
+    if op in ORDER_OPS or _number(sample) is not None:
+        return "number", _number(actual)
+    return "word", _word(actual)
+
+
+def _operand(kind: str, raw: Any) -> Any:
+    if kind == "number":
+        return Decimal(str(raw))
+    if kind == "weekday":
+        return str(raw).lower()
+    if kind == "word":
+        return _word(raw)
+    if kind in ("text", "list"):
+        return str(raw)
+    return raw
+
+
+def _compare(kind: str, op: str, actual: Any, raw: Any) -> bool:
+    if op == "exists":
+        return (actual is not None) is raw
+    if actual is None:
+        return False
+    if kind == "number":
+        actual = Decimal(actual)
+    if op in ("in", "not_in"):
+        found = actual in [_operand(kind, item) for item in raw]
+        return found if op == "in" else not found
+    if op == "between":
+        return bool(_operand(kind, raw[0]) <= actual <= _operand(kind, raw[1]))
+    value = _operand(kind, raw)
+    results = {
+        "is": lambda: actual == value,
+        "is_not": lambda: actual != value,
+        "above": lambda: actual > value,
+        "at_least": lambda: actual >= value,
+        "below": lambda: actual < value,
+        "at_most": lambda: actual <= value,
+        "contains": lambda: value in [str(item) for item in actual],
+        "starts_with": lambda: str(actual).startswith(value),
+    }
+    return bool(results[op]())
+
+
+def holds(
+    cond: Any,
+    facts: dict[str, Any],
+    lines: list[dict[str, Any]],
+    line: dict[str, Any] | None = None,
+    seen: Outcomes | None = None,
+) -> bool:
+    """Whether a condition holds; every part is evaluated so `seen` records all of them."""
+    if isinstance(cond, list):
+        return all([holds(c, facts, lines, line, seen) for c in cond])
+    (key,) = [k for k in cond if k != "fact"] if "fact" in cond else list(cond)
+    if key in ("all", "any", "none"):
+        results = [holds(c, facts, lines, line, seen) for c in cond[key]]
+        return {"all": all(results), "any": any(results), "none": not any(results)}[key]
+    if key in ("any_line", "all_lines"):
+        matches = [holds(cond[key], facts, lines, item, seen) for item in lines]
+        return any(matches) if key == "any_line" else bool(matches) and all(matches)
+    path = cond["fact"]
+    actual = (line or {}).get(path) if path.startswith("line.") else facts.get(path)
+    if path.startswith(ATTRIBUTE_PREFIXES):
+        kind, actual = _attribute_view(key, cond[key], actual)
+    else:
+        kind = FACT_TYPES[path]
+    result = _compare(kind, key, actual, cond[key])
+    if seen is not None:
+        seen.record(path, key, result)
+    return result
+
+
+def expected_effect(name: str, params: dict[str, Any]) -> Effect:
+    """The effect a rule file's `name: params` means."""
+    if name == "award_points":
+        if "points" in params:
+            return AwardPoints(fixed=params["points"])
+        rate = Decimal(str(params["per_currency_unit"]))
+        return AwardPoints(rate=rate, lines_only="on_lines" in params)
+    if name == "multiply_points":
+        of = params.get("of", [])
+        return MultiplyPoints(
+            Decimal(str(params["by"])), tuple([of] if isinstance(of, str) else of)
+        )
+    if name == "grant_reward":
+        return GrantReward(params["reward"], params.get("quantity", 1), params.get("valid_days"))
+    if name == "issue_offer":
+        return IssueOffer(
+            params["offer"],
+            params["benefit"],
+            Decimal(str(params["value"])),
+            params["valid_days"],
+            params.get("description", ""),
+        )
+    if name == "grant_privilege":
+        return GrantPrivilege(params["privilege"], params.get("valid_days"))
+    if name == "revoke_privilege":
+        return RevokePrivilege(params["privilege"])
+    if name == "set_tier":
+        return SetTier(params["tier"])
+    if name == "add_tag":
+        return AddTag(params["tag"])
+    if name == "remove_tag":
+        return RemoveTag(params["tag"])
+    if name == "notify":
+        return Notify(params["notification"], params.get("message", ""))
+    raise ValueError(f"no such effect: {name}")
+
+
+def _limit(node: dict[str, Any] | None) -> Limit | None:
+    if node is None:
+        return None
+    return Limit(node.get("times"), node.get("per", "ever"), node.get("budget_points"))
+
+
+def expected_decisions(
+    files: list[RuleFile], data: EvaluationInput, seen: Outcomes | None = None
+) -> list[Expected]:
+    """The decisions of every matching rule, in priority, file name, position, effect order."""
+    facts = snapshot_facts(data)
+    lines = [line_facts(line) for line in data.occurrence.lines]
+    day = facts["event.date"]
+    reacting = [
+        ((rule.get("priority", DEFAULT_PRIORITY), rule_file.name, position), rule_file, rule)
+        for rule_file in files
+        if data.occurrence.kind in rule_file.events
+        for position, rule in enumerate(rule_file.rules)
+    ]
+    out: list[Expected] = []
+    for (priority, _, _), rule_file, rule in sorted(reacting, key=lambda item: item[0]):
+        when = rule.get("when")
+        matches = when is None or holds(when, facts, lines, seen=seen)
+        if not matches or not rule.get("from", day) <= day <= rule.get("until", day):
+            continue
+        for effect in rule["then"]:
+            ((name, params),) = effect.items()
+            matched: tuple[int, ...] = ()
+            if name == "award_points" and "on_lines" in params:
+                matched = tuple(
+                    index
+                    for index, item in enumerate(lines)
+                    if holds(params["on_lines"], facts, lines, item, seen)
+                )
+                if not matched:
+                    continue
+            out.append(
+                Expected(
+                    rule_id=rule["id"],
+                    ruleset=rule_file.ruleset,
+                    effect_name=name,
+                    effect=expected_effect(name, params),
+                    matched_lines=matched,
+                    reason=rule["description"],
+                    priority=priority,
+                    campaign=rule.get("campaign"),
+                    limit=_limit(rule.get("limit")),
+                )
+            )
+    return out
