@@ -10,7 +10,7 @@ import marshmallow as ma
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
-from loyalty.domain.errors import LoyaltyError
+from loyalty.domain.errors import LoyaltyError, fields_message
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +132,7 @@ def validation_response(messages: Any, *, by_location: bool = False) -> Response
             fields.setdefault(path, []).extend(values)
     named = sorted(name for name in fields if name != BODY_FIELD)
     if named:
-        message = f"The request is not valid; check these fields: {', '.join(named)}."
+        message = fields_message(named)
     elif fields:
         message = f"The request body is not valid: {fields[BODY_FIELD][0]}"
     else:

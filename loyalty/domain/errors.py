@@ -16,10 +16,20 @@ class LoyaltyError(Exception):
         self.details = details or {}
 
 
+def fields_message(names: list[str]) -> str:
+    """The message of a validation error naming the offending fields."""
+    return f"The request is not valid; check these fields: {', '.join(sorted(names))}."
+
+
 class ValidationFailed(LoyaltyError):
     """The request is malformed; `details` maps each offending field to its problems."""
 
     code = "validation_error"
+
+    @classmethod
+    def on_fields(cls, fields: dict[str, list[str]]) -> ValidationFailed:
+        """The error naming each offending field with its problems."""
+        return cls(fields_message(list(fields)), details={"fields": fields})
 
 
 class UnknownMember(LoyaltyError):

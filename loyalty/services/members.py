@@ -30,8 +30,7 @@ def enrol(ctx: ServiceContext, cmd: EnrolMember) -> Recorded:
     try:
         phone = normalise_phone(cmd.phone, ctx.settings.default_region)
     except ValueError as error:
-        raise ValidationFailed("The request is not valid; check these fields: phone.",
-                               details={"fields": {"phone": [str(error)]}}) from error
+        raise ValidationFailed.on_fields({"phone": [str(error)]}) from error
     member_id = cmd.member_id or f"M-{secrets.token_hex(5).upper()}"
 
     book = ctx.rules.current()  # before the unit of work: it may read or bootstrap the rules

@@ -144,12 +144,9 @@ def _return(ctx: ServiceContext, book: RuleBook, uow: SqlUnitOfWork, member: Any
             details={"original_transaction_id": original_id},
         )
     if cmd.occurred_at < original.occurred_at:
-        raise ValidationFailed(
-            "The request is not valid; check these fields: occurred_at.",
-            details={"fields": {"occurred_at": [
-                f"A return cannot happen before its purchase ({original.occurred_at.isoformat()})."
-            ]}},
-        )
+        raise ValidationFailed.on_fields({"occurred_at": [
+            f"A return cannot happen before its purchase ({original.occurred_at.isoformat()})."
+        ]})
     sold = uow.transactions.lines(original_id)
     returned_now: dict[int, int] = {}
     wanted: dict[str, int] = defaultdict(int)

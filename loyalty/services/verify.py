@@ -96,13 +96,6 @@ def _transactions(conn: Connection) -> Iterator[str]:
     ))
     for r in conn.execute(query):
         yield (f"purchase {r[0]}: earned {r[1]} (entries {r[3]}), clawed back {r[2]}")
-    keys = t.idempotency_keys.c
-    missing = select(tx.transaction_id).select_from(
-        t.transactions.outerjoin(t.idempotency_keys, and_(
-            keys.scope == literal("transaction"), keys.key == tx.transaction_id))
-    ).where(keys.key.is_(None))
-    for row in conn.execute(missing):
-        yield f"transaction {row[0]} has no idempotency record"
     lines = t.transaction_lines.c
     over = select(lines.transaction_id, lines.line_no).where(
         or_(lines.returned_quantity > lines.quantity, lines.returned_quantity < 0))
@@ -128,36 +121,40 @@ def _whole_points(conn: Connection) -> Iterator[str]:
             yield f"{name} {row[0]}: points are not whole numbers ({values})"
 
 
+def _differs(conn: Connection, table: Any, key: Any, recorded: Any, totals: Any, where: Any,
+             *shown: Any) -> Iterator[Any]:
+    """Rows (key, *shown, recorded, total) of `table` matching `where` whose `recorded` column
+    differs from their total in `totals`, a subquery of (`k`, `total`) per key."""
+    total = func.coalesce(totals.c.total, 0)
+    yield from conn.execute(
+        select(key, *shown, recorded, total)
+        .select_from(table.outerjoin(totals, totals.c.k == key))
+        .where(where, recorded != total)
+    )
+
+
 def _clawbacks(conn: Connection) -> Iterator[str]:
     """A return's clawback entries (and any shortfall owed or waived) make its clawed-back
     points; a purchase's clawed-back points are those of its returns."""
     taken = case((e.kind == "clawback", -e.points),
                  (e.kind.in_(("debt", "waived")), e.points), else_=0)
     per_return = (
-        select(e.source_id, func.sum(taken).label("clawed"))
+        select(e.source_id.label("k"), func.sum(taken).label("total"))
         .where(e.source_type == "transaction", e.kind.in_(("clawback", "debt", "waived")))
         .group_by(e.source_id).subquery()
     )
-    query = select(tx.transaction_id, tx.points_clawed_back,
-                   func.coalesce(per_return.c.clawed, 0)).select_from(
-        t.transactions.outerjoin(per_return, per_return.c.source_id == tx.transaction_id)
-    ).where(tx.type == "return",
-            tx.points_clawed_back != func.coalesce(per_return.c.clawed, 0))
-    for r in conn.execute(query):
+    for r in _differs(conn, t.transactions, tx.transaction_id, tx.points_clawed_back,
+                      per_return, tx.type == "return"):
         yield f"return {r[0]}: clawed back {r[1]} but its entries take {r[2]}"
     returns = t.transactions.alias("returns")
     per_purchase = (
-        select(returns.c.original_transaction_id.label("original"),
-               func.sum(returns.c.points_clawed_back).label("clawed"))
+        select(returns.c.original_transaction_id.label("k"),
+               func.sum(returns.c.points_clawed_back).label("total"))
         .where(returns.c.type == "return").group_by(returns.c.original_transaction_id)
         .subquery()
     )
-    query = select(tx.transaction_id, tx.points_clawed_back,
-                   func.coalesce(per_purchase.c.clawed, 0)).select_from(
-        t.transactions.outerjoin(per_purchase, per_purchase.c.original == tx.transaction_id)
-    ).where(tx.type == "purchase",
-            tx.points_clawed_back != func.coalesce(per_purchase.c.clawed, 0))
-    for r in conn.execute(query):
+    for r in _differs(conn, t.transactions, tx.transaction_id, tx.points_clawed_back,
+                      per_purchase, tx.type == "purchase"):
         yield f"purchase {r[0]}: clawed back {r[1]} but its returns clawed back {r[2]}"
 
 
@@ -165,25 +162,23 @@ def _redemptions(conn: Connection) -> Iterator[str]:
     """A redemption's entries take exactly the points it says it spent."""
     mr = t.member_rewards.c
     spent = (
-        select(e.source_id, func.sum(-e.points).label("spent"))
+        select(e.source_id.label("k"), func.sum(-e.points).label("total"))
         .where(e.source_type == "redemption", e.kind == "redeem").group_by(e.source_id)
         .subquery()
     )
-    query = select(mr.source_id, mr.member_id, mr.points_spent,
-                   func.coalesce(spent.c.spent, 0)).select_from(
-        t.member_rewards.outerjoin(spent, spent.c.source_id == mr.source_id)
-    ).where(mr.source_type == "redemption",
-            mr.points_spent != func.coalesce(spent.c.spent, 0))
-    for r in conn.execute(query):
+    for r in _differs(conn, t.member_rewards, mr.source_id, mr.points_spent, spent,
+                      mr.source_type == "redemption", mr.member_id):
         yield f"redemption {r[0]} of member {r[1]}: spent {r[2]} but its entries take {r[3]}"
 
 
 def _idempotency(conn: Connection) -> Iterator[str]:
-    """Every recorded event and redemption has the idempotency record that answers a repeat."""
+    """Every recorded transaction, event and redemption has the idempotency record that answers
+    a repeat."""
     keys = t.idempotency_keys.c
     ev = t.events.c
     mr = t.member_rewards.c
     for scope, table, key, where in [
+        ("transaction", t.transactions, tx.transaction_id, literal(True)),
         ("event", t.events, ev.event_id, literal(True)),
         ("redemption", t.member_rewards, mr.source_id, mr.source_type == "redemption"),
     ]:

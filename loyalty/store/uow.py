@@ -104,9 +104,8 @@ class SqlUnitOfWork:
 
 
 def is_retryable(error: BaseException) -> bool:
-    """Serialisation failures, deadlocks, lock timeouts and a busy SQLite are worth another try."""
-    if isinstance(error, IntegrityError):
-        return True
+    """Serialisation failures, deadlocks, lock timeouts and a busy SQLite are worth another try
+    (a unique-constraint failure is `run_with_retry`'s own case)."""
     if isinstance(error, DBAPIError):
         orig = error.orig
         sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -11,6 +12,9 @@ from typing import Any
 from loyalty.domain.commands import EnrolMember, LineIn, RecordTransaction, Redeem
 from loyalty.services import members, rewards, transactions
 from loyalty.services.context import Recorded, ServiceContext
+from loyalty.services.sweep.base import Batch, Sweep
+from loyalty.services.sweep.points import PointsPhase
+from loyalty.store.uow import SqlUnitOfWork
 
 CHINA = timezone(timedelta(hours=8))
 T0 = datetime(2026, 11, 20, 14, 3, tzinfo=CHINA)
@@ -62,3 +66,16 @@ def points(ctx: ServiceContext, member_id: str = "M-1001",
            as_of: datetime | None = None) -> dict[str, Any]:
     body: dict[str, Any] = members.get_member(ctx, member_id, as_of)["points"]
     return body
+
+
+class Interrupting(PointsPhase):
+    """A points phase that fails at its second batch, as a killed process would."""
+
+    def __init__(self) -> None:
+        self.batches = 0
+
+    def run_batch(self, sweep: Sweep, uow: SqlUnitOfWork, batch: Batch) -> Counter[str]:
+        self.batches += 1
+        if self.batches == 2:
+            raise KeyboardInterrupt
+        return super().run_batch(sweep, uow, batch)

@@ -4,7 +4,6 @@ counts what is left after a resume."""
 from __future__ import annotations
 
 import json
-from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -13,13 +12,11 @@ from click.testing import CliRunner
 from loyalty.cli import main
 from loyalty.services.context import ServiceContext
 from loyalty.services.sweep import Shard, run_sweep
-from loyalty.services.sweep.base import Batch, Sweep
 from loyalty.services.sweep.points import PointsPhase
 from loyalty.services.sweep.runner import remaining_work
 from loyalty.services.verify import verify_ledger
-from loyalty.store.uow import SqlUnitOfWork
 from tests.conftest import RULES_DIR
-from tests.integration.helpers import T0, enrol, points, purchase
+from tests.integration.helpers import T0, Interrupting, enrol, points, purchase
 
 MUG = ("MUG", "homeware", 1, "100.00")
 AS_OF = T0 + timedelta(days=15)
@@ -53,19 +50,6 @@ def test_two_shards_swept_from_the_command_line_cover_every_member_once(
     assert sum(r["phases"]["points"]["lots_activated"] for r in reports) == len(members)
     assert all(points(ctx, m, as_of=AS_OF)["pending"] == 0 for m in members)
     assert verify_ledger(ctx) == []
-
-
-class Interrupting(PointsPhase):
-    """Fails at its second batch, as a killed process would."""
-
-    def __init__(self) -> None:
-        self.batches = 0
-
-    def run_batch(self, sweep: Sweep, uow: SqlUnitOfWork, batch: Batch) -> Counter[str]:
-        self.batches += 1
-        if self.batches == 2:
-            raise KeyboardInterrupt
-        return super().run_batch(sweep, uow, batch)
 
 
 def test_after_a_resume_the_progress_counts_only_what_is_left(

@@ -15,14 +15,12 @@ from loyalty.domain.commands import EnrolMember
 from loyalty.services import members as members_service
 from loyalty.services.context import ServiceContext
 from loyalty.services.sweep import Shard, run_sweep
-from loyalty.services.sweep.base import Batch, Sweep
 from loyalty.services.sweep.calendar import CalendarPhase
 from loyalty.services.sweep.lifecycle import LifecyclePhase
 from loyalty.services.sweep.points import PointsPhase
 from loyalty.services.verify import verify_ledger
 from loyalty.store import tables as t
-from loyalty.store.uow import SqlUnitOfWork
-from tests.integration.helpers import T0, enrol, give_back, points, purchase, redeem
+from tests.integration.helpers import T0, Interrupting, enrol, give_back, points, purchase, redeem
 
 FRIDGE = ("FRIDGE-300", "appliances", 1, "3999.00")
 MUG = ("MUG", "homeware", 1, "100.00")
@@ -91,19 +89,6 @@ def test_lifecycle_moves_silent_members_and_issues_one_winback_offer(
     assert stages["M-0000"] == "declining"  # bought 70 days before
     assert stages["M-0006"] == "lapsed"  # bought 130 days before
     assert all(count == 1 for count in offers.values()) and offers
-
-
-class Interrupting(PointsPhase):
-    """Fails after its first batch, as a killed process would."""
-
-    def __init__(self) -> None:
-        self.batches = 0
-
-    def run_batch(self, sweep: Sweep, uow: SqlUnitOfWork, batch: Batch) -> Counter[str]:
-        self.batches += 1
-        if self.batches == 2:
-            raise KeyboardInterrupt
-        return super().run_batch(sweep, uow, batch)
 
 
 def test_an_interrupted_sweep_resumes_where_it_stopped(

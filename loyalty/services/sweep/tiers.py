@@ -34,7 +34,18 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, and_, bindparam, func, insert, or_, select, type_coerce, update
+from sqlalchemy import (
+    BigInteger,
+    and_,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
 
 from loyalty.domain.policy import TierLadder
 from loyalty.domain.tiers import Review, decide, next_review, review_after, threshold
@@ -60,26 +71,28 @@ def is_points(metric: str) -> bool:
     return metric.startswith("points_")
 
 
+def _counted(metric: str, as_of: datetime, days: int | None) -> tuple[Any, list[Any]]:
+    """What one transaction adds to `metric` (money in units), and which transactions up to
+    `as_of` (within `days` of it, when given) count: visits count purchases only."""
+    conditions = [tx.occurred_at <= as_of]
+    if days is not None:
+        conditions.append(tx.occurred_at > as_of - timedelta(days=days))
+    if is_money(metric):
+        return type_coerce(tx.total, BigInteger), conditions
+    if is_points(metric):
+        return net_points(tx), conditions
+    return literal_column("1"), [*conditions, tx.type == "purchase"]
+
+
 def metric_select(metric: str, as_of: datetime, member_ids: Any) -> Any:
     """A SELECT of (member_id, value) for the members in `member_ids` that have a value;
     money comes as integer units (see `metric_value`)."""
     if metric == "points_lifetime":
         return select(m.member_id, m.points_lifetime.label("value")).where(
             m.member_id.in_(member_ids))
-    conditions = [tx.member_id.in_(member_ids), tx.occurred_at <= as_of]
-    days = WINDOW_DAYS.get(metric)
-    if days is not None:
-        conditions.append(tx.occurred_at > as_of - timedelta(days=days))
-    value: Any
-    if is_money(metric):
-        value = func.sum(type_coerce(tx.total, BigInteger))
-    elif is_points(metric):
-        value = func.sum(net_points(tx))
-    else:
-        conditions.append(tx.type == "purchase")
-        value = func.count()
-    return select(tx.member_id.label("member_id"), value.label("value")).where(
-        *conditions).group_by(tx.member_id)
+    amount, conditions = _counted(metric, as_of, WINDOW_DAYS.get(metric))
+    return select(tx.member_id.label("member_id"), func.sum(amount).label("value")).where(
+        tx.member_id.in_(member_ids), *conditions).group_by(tx.member_id)
 
 
 def metric_value(metric: str, raw: Any) -> Decimal:
@@ -103,19 +116,14 @@ def projected_values(uow: SqlUnitOfWork, metric: str, as_of: datetime,
     days = WINDOW_DAYS.get(metric)
     if days is None:
         return metric_values(uow, metric, as_of, list(until))
-    conditions = [tx.member_id.in_(list(until)), tx.occurred_at <= as_of,
-                  tx.occurred_at > as_of - timedelta(days=days)]
-    if not is_money(metric) and not is_points(metric):
-        conditions.append(tx.type == "purchase")
-    amount = type_coerce(tx.total, BigInteger) if is_money(metric) else net_points(tx)
+    amount, conditions = _counted(metric, as_of, days)
     rows = uow.connection.execute(select(
         tx.member_id, tx.occurred_at, amount.label("units"),
-    ).where(*conditions)).all()
+    ).where(tx.member_id.in_(list(until)), *conditions)).all()
     raw: dict[str, int] = {}
     for row in rows:
         if row.occurred_at > until[row.member_id] - timedelta(days=days):
-            raw[row.member_id] = raw.get(row.member_id, 0) + (
-                1 if not is_money(metric) and not is_points(metric) else int(row.units))
+            raw[row.member_id] = raw.get(row.member_id, 0) + int(row.units)
     return {member_id: metric_value(metric, value) for member_id, value in raw.items()}
 
 
