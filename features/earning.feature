@@ -21,3 +21,9 @@ Feature: Members earn points when they buy
   Scenario: Every point in the ledger says which rule gave it
     When Ann buys a refrigerator for 3999.00
     Then every entry in Ann's ledger names its rule, its rules version and a reason
+
+  Scenario: When the gifts have run out, a refrigerator still earns its points
+    Given every ice maker has been given away
+    When Ann buys a refrigerator for 3999.00
+    Then Ann earns 3999 points
+    And the receipt says the ice maker has run out

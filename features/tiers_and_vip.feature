@@ -49,3 +49,10 @@ Feature: Tiers follow spending, and the top of the pyramid are VIPs
     And the daily sweep runs on 22 November
     Then Bob is a VIP with lounge access
     And Ann is no longer a VIP and has lost lounge access
+
+  Scenario: A member marked as a VIP keeps VIP service for as long as the mark stays
+    Given Carol is a member marked as a VIP
+    When the daily sweep runs on 21 November
+    Then Carol is a VIP with lounge access
+    When the daily sweep runs 400 days later
+    Then Carol is a VIP with lounge access

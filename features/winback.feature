@@ -16,3 +16,8 @@ Feature: Members who drift away are offered a reason to come back
     Then Ann earns 200 points
     And Ann no longer holds the offer "WINBACK-DOUBLE"
     And the win-back report counts 1 member won back with "WINBACK-DOUBLE" who spent 100.00
+
+  Scenario: A lapsed member who buys again is welcomed back at the till
+    When the daily sweep runs 130 days later
+    And Ann comes back 131 days later and buys a mug for 100.00
+    Then the receipt welcomes Ann back

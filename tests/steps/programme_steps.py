@@ -330,3 +330,20 @@ def reuse_receipt(world: World) -> None:
 def told_conflict(world: World) -> None:
     assert world.last.status_code == 409
     assert world.last_body["code"] == "idempotency_conflict"
+
+
+@given("every ice maker has been given away")
+def ice_makers_gone(world: World) -> None:
+    reward = world.ctx.rules.current().policy.reward("ICE-MAKER")
+    assert reward is not None and reward.stock is not None
+    with world.ctx.uow() as uow:
+        uow.programme.lock_reward_counter("ICE-MAKER")
+        uow.programme.add_redeemed("ICE-MAKER", reward.stock)
+        uow.commit()
+
+
+@then("the receipt says the ice maker has run out")
+def ice_maker_ran_out(world: World) -> None:
+    assert not [r for r in world.last_body["rewards"] if r["reward_id"] == "ICE-MAKER"]
+    gift = [d for d in world.last_body["decisions"] if d["effect"] == "grant_reward"]
+    assert gift and "ICE-MAKER is out of stock" in gift[0]["reason"], gift

@@ -163,3 +163,17 @@ def occasion_points(world: World, name: str, occasion: str, points: int) -> None
 @then(parsers.parse('{name} holds the reward "{reward_id}"'))
 def holds_reward(world: World, name: str, reward_id: str) -> None:
     assert reward_id in [r["reward_id"] for r in world.member(name)["rewards"]]
+
+
+@when(parsers.parse("{name} comes back {days:d} days later and buys a mug for 100.00"))
+def comes_back(world: World, name: str, days: int) -> None:
+    origin: datetime = getattr(world, "origin", world.now)
+    world.origin = origin  # type: ignore[attr-defined]
+    world.now = origin + timedelta(days=days)
+    world.purchase(name, [MUG])
+
+
+@then(parsers.parse("the receipt welcomes {name} back"))
+def welcomed_back(world: World, name: str) -> None:
+    assert "welcome-back" in [d["rule_id"] for d in world.last_body["decisions"]], world.last_body
+    assert world.member(name)["lifecycle_stage"] == "active"

@@ -64,6 +64,16 @@ def became(world: World, name: str, tier: str, day: str, amount: str) -> None:
     assert world.member(name)["tier"] == tier
 
 
+@given(parsers.parse("{name} is a member marked as a VIP"))
+def marked_vip(world: World, name: str) -> None:
+    response = world.post("/api/v1/members", {
+        "name": name, "email": f"{name.lower()}@example.com", "tags": ["vip"],
+        "enrolled_at": (world.now - timedelta(days=800)).isoformat(),
+    })
+    assert response.status_code == 201, world.last_body
+    world.members[name] = world.last_body["member_id"]
+
+
 @given(parsers.parse("{name} is a platinum member who spent {amount} this year"))
 def platinum_spender(world: World, name: str, amount: str) -> None:
     join(world, name)
