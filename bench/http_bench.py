@@ -1,9 +1,14 @@
 """Purchases per second over HTTP, beside a baseline measured in the same run.
 
-Starts gunicorn on loopback twice per database: once with the baseline (a minimal Flask
-endpoint that inserts one row with the ORM and commits) and once with the loyalty service,
-and drives each with the same keep-alive load generator at 1 and at 32 connections.
-Prints throughput and p50/p99 latency, and the ratios service/baseline.
+Starts gunicorn on loopback three times per database, with the same workers and threads:
+the baseline (a minimal Flask endpoint that inserts one row with the ORM and commits), the
+floor (`bench/floor_app.py`: what every purchase must do with the fixed stack and nothing of
+the ledger: the service's request schema, one evaluation of the bundled rules, the receipt
+schema's dump, the baseline's insert) and the loyalty service. Drives each with the same
+keep-alive load generator at 1 and at 32 connections, the floor and the service with the same
+purchase body. Prints throughput and p50/p99 latency, the ratios service/baseline against
+the targets, floor/baseline (how much of the budget the fixed stack takes before any ledger
+work) and service/floor (what the ledger work adds above that floor).
 
     python bench/http_bench.py                      # SQLite, and PostgreSQL if reachable
     python bench/http_bench.py --seconds 20 --db sqlite
@@ -28,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.baseline_app import prepare as prepare_baseline
+from bench.baseline_app import prepare as prepare_table
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -179,7 +184,9 @@ def load(
     return result
 
 
-def purchase_maker(run: str) -> Callable[[int], tuple[str, bytes]]:
+def purchase_maker(
+    run: str, path: str = "/api/v1/transactions"
+) -> Callable[[int], tuple[str, bytes]]:
     def make(n: int) -> tuple[str, bytes]:
         body = {
             "transaction_id": f"{run}-{n}",
@@ -206,7 +213,7 @@ def purchase_maker(run: str) -> Callable[[int], tuple[str, bytes]]:
             "payments": [{"method": "card", "amount": "4098.00"}],
             "offer_codes": [],
         }
-        return "/api/v1/transactions", json.dumps(body).encode()
+        return path, json.dumps(body).encode()
 
     return make
 
@@ -266,13 +273,14 @@ def measure(db: str, seconds: float, workers: int, threads: int) -> dict[str, Re
     if db == "sqlite":
         service_url = f"sqlite:///{tmp / 'loyalty.db'}"
         baseline_url = f"sqlite:///{tmp / 'baseline.db'}"
+        floor_url = f"sqlite:///{tmp / 'floor.db'}"
     else:
-        service_url = baseline_url = PG_BENCH
+        service_url = baseline_url = floor_url = PG_BENCH
     service_env = {"LOYALTY_DATABASE_URL": service_url, "LOYALTY_RULES_DIR": str(ROOT / "rules")}
     key = prepare_service(service_env)
     results: dict[str, Result] = {}
     run = f"{int(time.time())}"
-    prepare_baseline(baseline_url)
+    prepare_table(baseline_url)
     port = free_port()
     proc = start(
         "bench.baseline_app:create_app()",
@@ -285,6 +293,17 @@ def measure(db: str, seconds: float, workers: int, threads: int) -> dict[str, Re
         load(port, baseline_maker(run + "w"), "", 4, 2)  # warm-up
         results["baseline c1"] = load(port, baseline_maker(run + "a"), "", 1, seconds)
         results["baseline c32"] = load(port, baseline_maker(run + "b"), "", 32, seconds)
+    finally:
+        stop(proc)
+    prepare_table(floor_url)
+    port = free_port()
+    proc = start(
+        "bench.floor_app:create_app()", port, {"FLOOR_DATABASE_URL": floor_url}, workers, threads
+    )
+    try:
+        load(port, purchase_maker(run + "fw", "/floor"), "", 4, 2)
+        results["floor c1"] = load(port, purchase_maker(run + "fa", "/floor"), "", 1, seconds)
+        results["floor c32"] = load(port, purchase_maker(run + "fb", "/floor"), "", 32, seconds)
     finally:
         stop(proc)
     port = free_port()
@@ -306,10 +325,22 @@ def report(db: str, results: dict[str, Result]) -> None:
     for name, r in results.items():
         print(f"{name:<14}{r.rps:>9.1f}{r.pct(0.5):>9.2f}{r.pct(0.99):>9.2f}{r.errors:>8}")
     b1, b32 = results["baseline c1"], results["baseline c32"]
+    f1, f32 = results["floor c1"], results["floor c32"]
     p1, p32 = results["purchase c1"], results["purchase c32"]
     print(f"throughput ratio at 32 connections: {p32.rps / b32.rps:.2f}x (target >= 1.0x)")
     print(f"p50 ratio at 1 connection: {p1.pct(0.5) / b1.pct(0.5):.2f}x (target <= 1.5x)")
     print(f"p99 ratio at 1 connection: {p1.pct(0.99) / b1.pct(0.99):.2f}x (target <= 1.5x)")
+    for label, top, low in (("floor/baseline", (f1, f32), (b1, b32)),
+                            ("purchase/floor", (p1, p32), (f1, f32))):
+        print(
+            f"{label}: throughput at 32 {top[1].rps / low[1].rps:.2f}x, "
+            f"p50 at 1 {top[0].pct(0.5) / low[0].pct(0.5):.2f}x, "
+            f"p99 at 1 {top[0].pct(0.99) / low[0].pct(0.99):.2f}x"
+        )
+    excess = p1.pct(0.5) - b1.pct(0.5)
+    if excess > 0:
+        share = (f1.pct(0.5) - b1.pct(0.5)) / excess
+        print(f"of the purchase's p50 above the baseline at 1 connection, the floor is {share:.0%}")
 
 
 def main() -> None:

@@ -15,10 +15,11 @@ from loyalty.store.db import make_engine
 from loyalty.store.migrate import ensure_schema
 
 
-def build_context(settings: Settings) -> ServiceContext:
-    """The service dependencies for `settings`: used by the app and by the `loyalty` command."""
+def build_context(settings: Settings, *, serving: bool = False) -> ServiceContext:
+    """The service dependencies for `settings`: used by the app (`serving`) and by the
+    `loyalty` command."""
     engine = make_engine(settings.database_url, pool_size=settings.db_pool_size,
-                         echo=settings.db_echo)
+                         echo=settings.db_echo, background_checkpoints=serving)
     # A pool inherited across fork (gunicorn --preload) must not share sockets with the parent.
     os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
     return ServiceContext(settings=settings, engine=engine,
@@ -38,7 +39,7 @@ def build_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     settings = settings_from(config)
     app = Flask("loyalty")
     app.config["LOYALTY_SETTINGS"] = settings
-    context = build_context(settings)
+    context = build_context(settings, serving=True)
     if settings.auto_migrate:
         ensure_schema(context.engine)
     app.extensions["loyalty"] = context

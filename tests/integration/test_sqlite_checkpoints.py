@@ -1,0 +1,75 @@
+"""A serving process checkpoints SQLite's write-ahead log in the background, not in requests."""
+
+from __future__ import annotations
+
+import gc
+import threading
+import time
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+
+from loyalty.store.db import SAFETY_CHECKPOINT_PAGES, make_engine
+
+ROWS = 400
+ROW_BYTES = 4096  # about 1.6 MB in all: far below the safety net, so only the thread checkpoints
+
+
+def _fill(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE IF NOT EXISTS blobs (id INTEGER PRIMARY KEY, body BLOB)"))
+        conn.execute(text("INSERT INTO blobs (body) VALUES (:body)"),
+                     [{"body": bytes(ROW_BYTES)} for _ in range(ROWS)])
+
+
+def _checkpoint_threads(path: Path) -> int:
+    name = f"sqlite-checkpoints {path}"
+    return sum(1 for thread in threading.enumerate() if thread.name == name)
+
+
+def _autocheckpoint(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one())
+
+
+def test_a_serving_engine_checkpoints_in_the_background(tmp_path: Path) -> None:
+    path = tmp_path / "serving.db"
+    engine = make_engine(f"sqlite:///{path}", background_checkpoints=True)
+    try:
+        assert _autocheckpoint(engine) == SAFETY_CHECKPOINT_PAGES  # requests no longer do it
+        assert _checkpoint_threads(path) == 1
+        _fill(engine)
+        deadline = time.monotonic() + 10
+        while path.stat().st_size < ROWS * ROW_BYTES and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # the rows reached the database file itself, with no connection closed and no request
+        # crossing the WAL threshold: the background thread copied them there
+        assert path.stat().st_size >= ROWS * ROW_BYTES
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM blobs").scalar_one() == ROWS
+    finally:
+        engine.dispose()
+
+
+def test_other_engines_keep_sqlites_own_checkpoints(tmp_path: Path) -> None:
+    path = tmp_path / "cli.db"
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        assert _autocheckpoint(engine) == 1000  # SQLite's default
+        assert _checkpoint_threads(path) == 0
+    finally:
+        engine.dispose()
+
+
+def test_the_thread_ends_with_its_engine(tmp_path: Path) -> None:
+    path = tmp_path / "gone.db"
+    engine = make_engine(f"sqlite:///{path}", background_checkpoints=True)
+    _fill(engine)
+    assert _checkpoint_threads(path) == 1
+    engine.dispose()
+    del engine
+    gc.collect()
+    deadline = time.monotonic() + 5
+    while _checkpoint_threads(path) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _checkpoint_threads(path) == 0
