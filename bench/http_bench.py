@@ -12,6 +12,8 @@ work) and service/floor (what the ledger work adds above that floor).
 
     python bench/http_bench.py                      # SQLite, and PostgreSQL if reachable
     python bench/http_bench.py --seconds 20 --db sqlite
+    python bench/http_bench.py --db sqlite --request-checkpoints   # also the service with
+                                       # SQLite's checkpoints inside requests, for comparison
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -268,7 +271,29 @@ def reset_postgres() -> bool:
         return False
 
 
-def measure(db: str, seconds: float, workers: int, threads: int) -> dict[str, Result]:
+def run_server(
+    app: str,
+    env: dict[str, str],
+    maker: Callable[[str], Callable[[int], tuple[str, bytes]]],
+    headers: str,
+    seconds: float,
+    workers: int,
+    threads: int,
+) -> tuple[Result, Result]:
+    """Serve `app` with gunicorn, warm it up, then load it at 1 and at 32 connections."""
+    port = free_port()
+    proc = start(app, port, env, workers, threads)
+    try:
+        load(port, maker("w"), headers, 4, 2)  # warm-up
+        return (load(port, maker("a"), headers, 1, seconds),
+                load(port, maker("b"), headers, 32, seconds))
+    finally:
+        stop(proc)
+
+
+def measure(
+    db: str, seconds: float, workers: int, threads: int, request_checkpoints: bool
+) -> dict[str, Result]:
     tmp = Path(tempfile.mkdtemp(prefix="loyalty-bench-"))
     if db == "sqlite":
         service_url = f"sqlite:///{tmp / 'loyalty.db'}"
@@ -278,52 +303,35 @@ def measure(db: str, seconds: float, workers: int, threads: int) -> dict[str, Re
         service_url = baseline_url = floor_url = PG_BENCH
     service_env = {"LOYALTY_DATABASE_URL": service_url, "LOYALTY_RULES_DIR": str(ROOT / "rules")}
     key = prepare_service(service_env)
-    results: dict[str, Result] = {}
     run = f"{int(time.time())}"
     prepare_table(baseline_url)
-    port = free_port()
-    proc = start(
-        "bench.baseline_app:create_app()",
-        port,
-        {"BASELINE_DATABASE_URL": baseline_url},
-        workers,
-        threads,
-    )
-    try:
-        load(port, baseline_maker(run + "w"), "", 4, 2)  # warm-up
-        results["baseline c1"] = load(port, baseline_maker(run + "a"), "", 1, seconds)
-        results["baseline c32"] = load(port, baseline_maker(run + "b"), "", 32, seconds)
-    finally:
-        stop(proc)
     prepare_table(floor_url)
-    port = free_port()
-    proc = start(
-        "bench.floor_app:create_app()", port, {"FLOOR_DATABASE_URL": floor_url}, workers, threads
-    )
-    try:
-        load(port, purchase_maker(run + "fw", "/floor"), "", 4, 2)
-        results["floor c1"] = load(port, purchase_maker(run + "fa", "/floor"), "", 1, seconds)
-        results["floor c32"] = load(port, purchase_maker(run + "fb", "/floor"), "", 32, seconds)
-    finally:
-        stop(proc)
-    port = free_port()
-    proc = start("loyalty:create_app()", port, service_env, workers, threads)
-    headers = f"Authorization: Bearer {key}\r\n"
-    try:
-        load(port, purchase_maker(run + "w"), headers, 4, 2)
-        results["purchase c1"] = load(port, purchase_maker(run + "a"), headers, 1, seconds)
-        results["purchase c32"] = load(port, purchase_maker(run + "b"), headers, 32, seconds)
-    finally:
-        stop(proc)
+    servers: list[tuple[str, str, dict[str, str], Callable[[str], Any], str]] = [
+        ("baseline", "bench.baseline_app:create_app()", {"BASELINE_DATABASE_URL": baseline_url},
+         lambda tag: baseline_maker(run + tag), ""),
+        ("floor", "bench.floor_app:create_app()", {"FLOOR_DATABASE_URL": floor_url},
+         lambda tag: purchase_maker(run + "f" + tag, "/floor"), ""),
+        ("purchase", "loyalty:create_app()", service_env,
+         lambda tag: purchase_maker(run + tag), f"Authorization: Bearer {key}\r\n"),
+    ]
+    if request_checkpoints and db == "sqlite":  # the same service, SQLite checkpointing in requests
+        servers.append(
+            ("purchase rc", "loyalty:create_app()",
+             {**service_env, "LOYALTY_SQLITE_BACKGROUND_CHECKPOINTS": "false"},
+             lambda tag: purchase_maker(run + "r" + tag), f"Authorization: Bearer {key}\r\n"))
+    results: dict[str, Result] = {}
+    for name, app, env, maker, headers in servers:
+        one, many = run_server(app, env, maker, headers, seconds, workers, threads)
+        results[f"{name} c1"], results[f"{name} c32"] = one, many
     shutil.rmtree(tmp, ignore_errors=True)
     return results
 
 
 def report(db: str, results: dict[str, Result]) -> None:
     print(f"\n== {db} ==")
-    print(f"{'run':<14}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
+    print(f"{'run':<16}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
     for name, r in results.items():
-        print(f"{name:<14}{r.rps:>9.1f}{r.pct(0.5):>9.2f}{r.pct(0.99):>9.2f}{r.errors:>8}")
+        print(f"{name:<16}{r.rps:>9.1f}{r.pct(0.5):>9.2f}{r.pct(0.99):>9.2f}{r.errors:>8}")
     b1, b32 = results["baseline c1"], results["baseline c32"]
     f1, f32 = results["floor c1"], results["floor c32"]
     p1, p32 = results["purchase c1"], results["purchase c32"]
@@ -341,6 +349,13 @@ def report(db: str, results: dict[str, Result]) -> None:
     if excess > 0:
         share = (f1.pct(0.5) - b1.pct(0.5)) / excess
         print(f"of the purchase's p50 above the baseline at 1 connection, the floor is {share:.0%}")
+    if "purchase rc c1" in results:
+        r1, r32 = results["purchase rc c1"], results["purchase rc c32"]
+        print(
+            "background/request checkpoints: "
+            f"throughput at 32 {p32.rps / r32.rps:.2f}x, p50 at 1 {p1.pct(0.5) / r1.pct(0.5):.2f}x,"
+            f" p99 at 1 {p1.pct(0.99) / r1.pct(0.99):.2f}x"
+        )
 
 
 def main() -> None:
@@ -349,13 +364,19 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument(
+        "--request-checkpoints",
+        action="store_true",
+        help="on SQLite, also run the service with checkpoints in requests ('purchase rc')",
+    )
     args = parser.parse_args()
     dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     for db in dbs:
         if db == "postgres" and not reset_postgres():
             print("\n== postgres == not reachable on 127.0.0.1:5432, skipped")
             continue
-        report(db, measure(db, args.seconds, args.workers, args.threads))
+        report(db, measure(db, args.seconds, args.workers, args.threads,
+                           args.request_checkpoints))
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ def build_context(settings: Settings, *, serving: bool = False) -> ServiceContex
     """The service dependencies for `settings`: used by the app (`serving`) and by the
     `loyalty` command."""
     engine = make_engine(settings.database_url, pool_size=settings.db_pool_size,
-                         echo=settings.db_echo, background_checkpoints=serving)
+                         echo=settings.db_echo,
+                         background_checkpoints=serving and settings.sqlite_background_checkpoints)
     # A pool inherited across fork (gunicorn --preload) must not share sockets with the parent.
     os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
     return ServiceContext(settings=settings, engine=engine,

@@ -25,6 +25,7 @@ class Settings:
     default_region: str = "CN"
     future_tolerance_hours: float = 24.0
     auto_migrate: bool = True
+    sqlite_background_checkpoints: bool = True
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

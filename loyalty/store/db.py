@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 # With background checkpoints, a request only checkpoints when the WAL has grown this far, which
 # happens only if the background thread cannot keep up: the safety net against unbounded growth.
 SAFETY_CHECKPOINT_PAGES = 20_000
-CHECKPOINT_SECONDS = 0.25
+CHECKPOINT_SECONDS = 1.0
 
 
 def make_engine(url: str, *, pool_size: int = 5, echo: bool = False,
@@ -81,8 +81,10 @@ class WalCheckpointer:
     and syncs the file, inside a request: a purchase writes about fifteen pages, so one request
     in sixty or so paid for a checkpoint, which made SQLite's p99 latency. Here a thread runs a
     PASSIVE checkpoint (it never waits for writers or readers) every `interval` seconds on its
-    own connection, with the GIL released while SQLite works. One thread per process, started
-    by the first connection in that process (a forked worker starts its own); it ends when the
+    own connection, with the GIL released while SQLite works. Each process that serves starts
+    one with its first connection (a forked worker starts its own), but only the one holding
+    the lock file beside the database (`<db>.checkpointer`) works, so several workers do not
+    copy and sync the same pages; when it exits, another takes over. A thread ends when its
     engine is garbage-collected.
     """
 
@@ -105,8 +107,17 @@ class WalCheckpointer:
     def _run(self) -> None:
         conn: sqlite3.Connection | None = None
         try:
+            leader = os.open(self._path + ".checkpointer", os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:  # the database's folder has gone: nothing to checkpoint
+            log.debug("no background checkpoints for %s: %s", self._path, exc)
+            return
+        leading = False
+        try:
             while self._engine() is not None:
                 time.sleep(self._interval)
+                leading = leading or _try_lock(leader)
+                if not leading:
+                    continue
                 try:
                     if conn is None:  # mode=rw: never create a database that has gone away
                         conn = sqlite3.connect(f"file:{self._path}?mode=rw", uri=True,
@@ -120,6 +131,15 @@ class WalCheckpointer:
         finally:
             if conn is not None:
                 conn.close()
+            os.close(leader)  # releases the lock: another process's thread takes over
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 def is_sqlite(engine: Engine) -> bool:

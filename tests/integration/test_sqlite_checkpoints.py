@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
+from loyalty.app import build_app
 from loyalty.store.db import SAFETY_CHECKPOINT_PAGES, make_engine
 
 ROWS = 400
@@ -73,3 +74,41 @@ def test_the_thread_ends_with_its_engine(tmp_path: Path) -> None:
     while _checkpoint_threads(path) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _checkpoint_threads(path) == 0
+
+
+def _wait_for_size(path: Path, size: int) -> int:
+    deadline = time.monotonic() + 10
+    while path.stat().st_size < size and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return path.stat().st_size
+
+
+def test_one_process_checkpoints_and_another_takes_over(tmp_path: Path) -> None:
+    path = tmp_path / "shared.db"
+    first = make_engine(f"sqlite:///{path}", background_checkpoints=True)
+    _fill(first)
+    # the first thread alone: it takes the lead and copies the rows into the database file
+    assert _wait_for_size(path, ROWS * ROW_BYTES) >= ROWS * ROW_BYTES
+    second = make_engine(f"sqlite:///{path}", background_checkpoints=True)
+    try:
+        _fill(second)  # the second thread waits for the lead; the first copies these rows too
+        assert _wait_for_size(path, 2 * ROWS * ROW_BYTES) >= 2 * ROWS * ROW_BYTES
+        first.dispose()
+        del first
+        gc.collect()
+        _fill(second)
+        # the first thread has gone and released the lead: the second takes over
+        assert _wait_for_size(path, 3 * ROWS * ROW_BYTES) >= 3 * ROWS * ROW_BYTES
+    finally:
+        second.dispose()
+
+
+def test_the_app_checkpoints_in_the_background_unless_told_not_to(tmp_path: Path) -> None:
+    for setting, expected in ((True, SAFETY_CHECKPOINT_PAGES), (False, 1000)):
+        app = build_app({"database_url": f"sqlite:///{tmp_path / f'{setting}.db'}",
+                         "sqlite_background_checkpoints": setting})
+        engine = app.extensions["loyalty"].engine
+        try:
+            assert _autocheckpoint(engine) == expected
+        finally:
+            engine.dispose()
