@@ -314,11 +314,15 @@ def measure(
         ("purchase", "loyalty:create_app()", service_env,
          lambda tag: purchase_maker(run + tag), f"Authorization: Bearer {key}\r\n"),
     ]
-    if request_checkpoints and db == "sqlite":  # the same service, SQLite checkpointing in requests
+    if request_checkpoints and db == "sqlite":
+        # the same service on a database of its own, prepared alike, so that both start from the
+        # same members: SQLite checkpointing inside the requests
+        rc_env = {**service_env, "LOYALTY_DATABASE_URL": f"sqlite:///{tmp / 'loyalty-rc.db'}",
+                  "LOYALTY_SQLITE_BACKGROUND_CHECKPOINTS": "false"}
+        rc_key = prepare_service(rc_env)
         servers.append(
-            ("purchase rc", "loyalty:create_app()",
-             {**service_env, "LOYALTY_SQLITE_BACKGROUND_CHECKPOINTS": "false"},
-             lambda tag: purchase_maker(run + "r" + tag), f"Authorization: Bearer {key}\r\n"))
+            ("purchase rc", "loyalty:create_app()", rc_env,
+             lambda tag: purchase_maker(run + "r" + tag), f"Authorization: Bearer {rc_key}\r\n"))
     results: dict[str, Result] = {}
     for name, app, env, maker, headers in servers:
         one, many = run_server(app, env, maker, headers, seconds, workers, threads)

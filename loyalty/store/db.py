@@ -9,6 +9,7 @@ import sqlite3
 import threading
 import time
 import weakref
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -91,6 +92,9 @@ class WalCheckpointer:
     def __init__(self, engine: Engine, interval: float = CHECKPOINT_SECONDS) -> None:
         self._engine = weakref.ref(engine)
         self._path = os.path.abspath(str(engine.url.database))
+        gate = writer_gate(engine)
+        assert gate is not None  # a SQLite file database has one
+        self._gate = gate
         self._interval = interval
         self._lock = threading.Lock()
         self._pid = 0
@@ -120,9 +124,9 @@ class WalCheckpointer:
                     continue
                 try:
                     if conn is None:  # mode=rw: never create a database that has gone away
-                        conn = sqlite3.connect(f"file:{self._path}?mode=rw", uri=True,
+                        conn = sqlite3.connect(f"{Path(self._path).as_uri()}?mode=rw", uri=True,
                                                timeout=30, isolation_level=None)
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    self._checkpoint(conn)
                 except sqlite3.Error as exc:
                     log.debug("background checkpoint of %s failed: %s", self._path, exc)
                     if conn is not None:
@@ -132,6 +136,21 @@ class WalCheckpointer:
             if conn is not None:
                 conn.close()
             os.close(leader)  # releases the lock: another process's thread takes over
+
+    def _checkpoint(self, conn: sqlite3.Connection) -> None:
+        """Copy the log back, first without holding writers up, then the last few pages with
+        them held at the writer gate. The log starts over from its beginning only when a writer
+        begins after a checkpoint that left nothing behind; under steady load some writer is
+        always mid-transaction during the first pass, so without the second the log would grow
+        until the safety net."""
+        # fetchall: a statement left unfinished would hold a read lock that stops the restart
+        ((_, frames, _),) = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        if frames > 0:
+            self._gate.acquire()
+            try:
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            finally:
+                self._gate.release()
 
 
 def _try_lock(fd: int) -> bool:

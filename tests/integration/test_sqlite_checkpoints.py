@@ -7,10 +7,11 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, text
 
 from loyalty.app import build_app
-from loyalty.store.db import SAFETY_CHECKPOINT_PAGES, make_engine
+from loyalty.store.db import SAFETY_CHECKPOINT_PAGES, make_engine, writer_gate
 
 ROWS = 400
 ROW_BYTES = 4096  # about 1.6 MB in all: far below the safety net, so only the thread checkpoints
@@ -33,8 +34,9 @@ def _autocheckpoint(engine: Engine) -> int:
         return int(conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one())
 
 
-def test_a_serving_engine_checkpoints_in_the_background(tmp_path: Path) -> None:
-    path = tmp_path / "serving.db"
+@pytest.mark.parametrize("name", ["serving.db", "shop 50% off.db"])
+def test_a_serving_engine_checkpoints_in_the_background(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
     engine = make_engine(f"sqlite:///{path}", background_checkpoints=True)
     try:
         assert _autocheckpoint(engine) == SAFETY_CHECKPOINT_PAGES  # requests no longer do it
@@ -112,3 +114,34 @@ def test_the_app_checkpoints_in_the_background_unless_told_not_to(tmp_path: Path
             assert _autocheckpoint(engine) == expected
         finally:
             engine.dispose()
+
+
+def _log_restarts(path: Path) -> int:
+    """The WAL header's checkpoint sequence number: it counts the times the log started over."""
+    with open(f"{path}-wal", "rb") as wal:
+        return int.from_bytes(wal.read(16)[12:16], "big")
+
+
+def test_the_log_starts_over_under_steady_writes(tmp_path: Path) -> None:
+    """Writers that never pause (each queued at the writer gate, as the service's are) still
+    let the log start over about once a second, instead of growing until the safety net."""
+    path = tmp_path / "busy.db"
+    engine = make_engine(f"sqlite:///{path}", background_checkpoints=True)
+    gate = writer_gate(engine)
+    assert gate is not None
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE rows (id INTEGER PRIMARY KEY, body TEXT)"))
+        before = _log_restarts(path)
+        deadline = time.monotonic() + 4.5
+        while time.monotonic() < deadline:
+            gate.acquire()
+            try:
+                with engine.begin() as conn:
+                    conn.execute(text("INSERT INTO rows (body) VALUES (:b)"), {"b": "x" * 100})
+            finally:
+                gate.release()
+            time.sleep(0.001)
+        assert _log_restarts(path) - before >= 2
+    finally:
+        engine.dispose()
