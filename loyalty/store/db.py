@@ -23,6 +23,21 @@ log = logging.getLogger(__name__)
 SAFETY_CHECKPOINT_PAGES = 20_000
 CHECKPOINT_SECONDS = 1.0
 
+# A checkpoint thread holds this while it is inside SQLite or holds a writer gate; a fork waits
+# for it, so no child starts life with a SQLite mutex or a gate held by a thread it lacks
+# (gunicorn --preload forks workers from a master that has connected, test runners fork too).
+_outside_sqlite = threading.Lock()
+
+
+def _after_fork_in_child() -> None:
+    global _outside_sqlite
+    _outside_sqlite = threading.Lock()
+
+
+os.register_at_fork(before=lambda: _outside_sqlite.acquire(),
+                    after_in_parent=lambda: _outside_sqlite.release(),
+                    after_in_child=_after_fork_in_child)
+
 
 def make_engine(url: str, *, pool_size: int = 5, echo: bool = False,
                 background_checkpoints: bool = False) -> Engine:
@@ -89,13 +104,13 @@ class WalCheckpointer:
     engine is garbage-collected.
     """
 
-    def __init__(self, engine: Engine, interval: float = CHECKPOINT_SECONDS) -> None:
+    def __init__(self, engine: Engine, interval: float | None = None) -> None:
         self._engine = weakref.ref(engine)
         self._path = os.path.abspath(str(engine.url.database))
         gate = writer_gate(engine)
         assert gate is not None  # a SQLite file database has one
         self._gate = gate
-        self._interval = interval
+        self._interval = CHECKPOINT_SECONDS if interval is None else interval
         self._lock = threading.Lock()
         self._pid = 0
 
@@ -122,20 +137,27 @@ class WalCheckpointer:
                 leading = leading or _try_lock(leader)
                 if not leading:
                     continue
-                try:
-                    if conn is None:  # mode=rw: never create a database that has gone away
-                        conn = sqlite3.connect(f"{Path(self._path).as_uri()}?mode=rw", uri=True,
-                                               timeout=30, isolation_level=None)
-                    self._checkpoint(conn)
-                except sqlite3.Error as exc:
-                    log.debug("background checkpoint of %s failed: %s", self._path, exc)
-                    if conn is not None:
-                        conn.close()
-                        conn = None
+                with _outside_sqlite:
+                    conn = self._checkpoint_on(conn)
         finally:
+            with _outside_sqlite:
+                if conn is not None:
+                    conn.close()
+            os.close(leader)  # releases the lock: another process's thread takes over
+
+    def _checkpoint_on(self, conn: sqlite3.Connection | None) -> sqlite3.Connection | None:
+        """One checkpoint on `conn` (opened if None); the connection to use next time."""
+        try:
+            if conn is None:  # mode=rw: never create a database that has gone away
+                conn = sqlite3.connect(f"{Path(self._path).as_uri()}?mode=rw", uri=True,
+                                       timeout=30, isolation_level=None)
+            self._checkpoint(conn)
+            return conn
+        except sqlite3.Error as exc:
+            log.debug("background checkpoint of %s failed: %s", self._path, exc)
             if conn is not None:
                 conn.close()
-            os.close(leader)  # releases the lock: another process's thread takes over
+            return None
 
     def _checkpoint(self, conn: sqlite3.Connection) -> None:
         """Copy the log back, first without holding writers up, then the last few pages with

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import multiprocessing
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -11,6 +13,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from loyalty.app import build_app
+from loyalty.store import db
 from loyalty.store.db import SAFETY_CHECKPOINT_PAGES, make_engine, writer_gate
 
 ROWS = 400
@@ -143,5 +146,35 @@ def test_the_log_starts_over_under_steady_writes(tmp_path: Path) -> None:
                 gate.release()
             time.sleep(0.001)
         assert _log_restarts(path) - before >= 2
+    finally:
+        engine.dispose()
+
+
+def _child_uses_sqlite(path: str) -> None:
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS seen (n INTEGER)")
+        conn.execute("INSERT INTO seen VALUES (1)")
+
+
+def test_a_fork_never_catches_the_thread_inside_sqlite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process that forks (gunicorn --preload, a test runner) while its checkpoint thread is
+    busy: every child can still use SQLite, instead of hanging on a mutex nobody will free."""
+    monkeypatch.setattr(db, "CHECKPOINT_SECONDS", 0.0005)  # checkpoint almost all the time
+    path = tmp_path / "parent.db"
+    engine = make_engine(f"sqlite:///{path}", background_checkpoints=True)
+    fork = multiprocessing.get_context("fork")
+    try:
+        _fill(engine)
+        for n in range(60):
+            _fill(engine)  # keep the checkpoints busy
+            child = fork.Process(target=_child_uses_sqlite, args=(str(tmp_path / f"{n}.db"),))
+            child.start()
+            child.join(10)
+            hung = child.is_alive()
+            if hung:
+                child.kill()
+            assert not hung and child.exitcode == 0
     finally:
         engine.dispose()
