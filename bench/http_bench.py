@@ -271,6 +271,23 @@ def reset_postgres() -> bool:
         return False
 
 
+def prepare_all(db: str, tmp: Path) -> tuple[dict[str, str], str, str, str]:
+    """Databases for the service, the baseline and the floor (SQLite files in `tmp`, or the
+    bench database on PostgreSQL), made ready: the service's environment and pos key, then
+    the baseline's and the floor's URLs."""
+    if db == "sqlite":
+        service_url = f"sqlite:///{tmp / 'loyalty.db'}"
+        baseline_url = f"sqlite:///{tmp / 'baseline.db'}"
+        floor_url = f"sqlite:///{tmp / 'floor.db'}"
+    else:
+        service_url = baseline_url = floor_url = PG_BENCH
+    service_env = {"LOYALTY_DATABASE_URL": service_url, "LOYALTY_RULES_DIR": str(ROOT / "rules")}
+    key = prepare_service(service_env)
+    prepare_table(baseline_url)
+    prepare_table(floor_url)
+    return service_env, key, baseline_url, floor_url
+
+
 def run_server(
     app: str,
     env: dict[str, str],
@@ -295,17 +312,8 @@ def measure(
     db: str, seconds: float, workers: int, threads: int, request_checkpoints: bool
 ) -> dict[str, Result]:
     tmp = Path(tempfile.mkdtemp(prefix="loyalty-bench-"))
-    if db == "sqlite":
-        service_url = f"sqlite:///{tmp / 'loyalty.db'}"
-        baseline_url = f"sqlite:///{tmp / 'baseline.db'}"
-        floor_url = f"sqlite:///{tmp / 'floor.db'}"
-    else:
-        service_url = baseline_url = floor_url = PG_BENCH
-    service_env = {"LOYALTY_DATABASE_URL": service_url, "LOYALTY_RULES_DIR": str(ROOT / "rules")}
-    key = prepare_service(service_env)
+    service_env, key, baseline_url, floor_url = prepare_all(db, tmp)
     run = f"{int(time.time())}"
-    prepare_table(baseline_url)
-    prepare_table(floor_url)
     servers: list[tuple[str, str, dict[str, str], Callable[[str], Any], str]] = [
         ("baseline", "bench.baseline_app:create_app()", {"BASELINE_DATABASE_URL": baseline_url},
          lambda tag: baseline_maker(run + tag), ""),

@@ -24,13 +24,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.baseline_app import create_app as baseline_app
-from bench.baseline_app import prepare as prepare_table
 from bench.floor_app import create_app as floor_app
 from bench.http_bench import (
-    PG_BENCH,
-    ROOT,
     baseline_maker,
-    prepare_service,
+    prepare_all,
     purchase_maker,
     reset_postgres,
 )
@@ -47,16 +44,7 @@ def client_for(app_factory: Callable[[], object], env: dict[str, str]) -> object
 def measure(db: str, requests: int, rounds: int) -> dict[str, float]:
     """Milliseconds per request for each endpoint, the best round of each (the least noise)."""
     tmp = Path(tempfile.mkdtemp(prefix="loyalty-inprocess-"))
-    if db == "sqlite":
-        service_url = f"sqlite:///{tmp / 'loyalty.db'}"
-        baseline_url = f"sqlite:///{tmp / 'baseline.db'}"
-        floor_url = f"sqlite:///{tmp / 'floor.db'}"
-    else:
-        service_url = baseline_url = floor_url = PG_BENCH
-    service_env = {"LOYALTY_DATABASE_URL": service_url, "LOYALTY_RULES_DIR": str(ROOT / "rules")}
-    key = prepare_service(service_env)
-    prepare_table(baseline_url)
-    prepare_table(floor_url)
+    service_env, key, baseline_url, floor_url = prepare_all(db, tmp)
     run = f"{int(time.time())}"
     auth = {"Authorization": f"Bearer {key}"}
     endpoints = {
