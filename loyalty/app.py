@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,7 +23,16 @@ def build_context(settings: Settings, *, serving: bool = False) -> ServiceContex
                          echo=settings.db_echo,
                          background_checkpoints=serving and settings.sqlite_background_checkpoints)
     # A pool inherited across fork (gunicorn --preload) must not share sockets with the parent.
-    os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
+    # The hook holds the engine weakly: an engine no longer used (and its SQLite checkpoint
+    # thread) must be free to go, or every app a process ever built would live on.
+    engine_ref = weakref.ref(engine)
+
+    def dispose_in_child() -> None:
+        inherited = engine_ref()
+        if inherited is not None:
+            inherited.dispose(close=False)
+
+    os.register_at_fork(after_in_child=dispose_in_child)
     return ServiceContext(settings=settings, engine=engine,
                           rules=RuleBookProvider(engine, settings))
 

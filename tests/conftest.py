@@ -3,6 +3,7 @@ LOYALTY_TEST_DATABASE_URL names one), the app, a test client and API keys per ro
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import Phase, settings
 from sqlalchemy import text
 
 from loyalty import create_app
@@ -28,6 +30,30 @@ POSTGRES_URL = os.environ.get("LOYALTY_TEST_DATABASE_URL", "")
 
 def on_postgres() -> bool:
     return POSTGRES_URL.startswith("postgresql")
+
+
+# Under mutation testing (mutmut sets MUTANT_UNDER_TEST for its whole run) a failing example
+# only needs to be found, not simplified: shrinking can take minutes per mutant.
+settings.register_profile("mutation", phases=(Phase.explicit, Phase.reuse, Phase.generate),
+                          database=None)
+if "MUTANT_UNDER_TEST" in os.environ:
+    settings.load_profile("mutation")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `postgres_only` need PostgreSQL's row locks: skipped, with the reason, on
+    SQLite (the summary lists every skip and why). Under mutation testing the fastest tests
+    run first, so that a mutant is caught as soon as possible."""
+    if os.environ.get("MUTANT_UNDER_TEST") and Path("mutmut-stats.json").is_file():
+        durations = json.loads(Path("mutmut-stats.json").read_text())["duration_by_test"]
+        items.sort(key=lambda item: durations.get(item.nodeid, 0.0))
+    if on_postgres():
+        return
+    skip = pytest.mark.skip(reason="postgres_only: set LOYALTY_TEST_DATABASE_URL to a "
+                                   "PostgreSQL database to run it")
+    for item in items:
+        if item.get_closest_marker("postgres_only"):
+            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")

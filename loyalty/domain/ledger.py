@@ -43,10 +43,11 @@ class Lot:
     def bucket(self) -> Bucket:
         return self.state
 
-    def expiry_key(self) -> tuple[int, datetime, int]:
+    def expiry_key(self) -> tuple[bool, datetime, int]:
+        """Soonest-expiring first, never-expiring last (oldest first), then by lot id."""
         expires = self.expires_at
         return (
-            0 if expires is not None else 1,
+            expires is None,
             expires if expires is not None else self.earned_at,
             self.lot_id or 0,
         )
@@ -185,9 +186,9 @@ class Account:
         src = replace(src, rule_id=CLAWBACK_RULE)
         owed = replace(src, rule_id=SHORTFALL_RULE)
 
-        def order(lot: Lot) -> tuple[int, int, tuple[int, datetime, int]]:
-            own = 0 if lot.source_id == original_source_id else 1
-            return (0 if lot.state == "pending" else 1, own, lot.expiry_key())
+        def order(lot: Lot) -> tuple[bool, bool, tuple[bool, datetime, int]]:
+            return (lot.state != "pending", lot.source_id != original_source_id,
+                    lot.expiry_key())
 
         for lot in sorted(self.lots, key=order):
             if left == 0:

@@ -26,20 +26,24 @@ def next_review(ladder: TierLadder | None, changed_at: datetime,
     """
     if ladder is None or (tier is not None and ladder.rank(tier) <= 0):
         return None
+    return _following_review(ladder, changed_at)
+
+
+def _following_review(ladder: TierLadder, at: datetime) -> datetime:
     if ladder.requalification == "calendar_year":
-        return datetime(changed_at.astimezone(UTC).year + 1, 1, 1, tzinfo=UTC)
+        return datetime(at.astimezone(UTC).year + 1, 1, 1, tzinfo=UTC)
     try:
-        return changed_at.replace(year=changed_at.year + 1)
+        return at.replace(year=at.year + 1)
     except ValueError:  # 29 February: the anniversary falls on 28 February
-        return changed_at.replace(year=changed_at.year + 1, day=28)
+        return at.replace(year=at.year + 1, day=28)
 
 
 def review_after(ladder: TierLadder, review: datetime, as_of: datetime) -> datetime:
     """The first review after `review` whose grace period has not yet ended at `as_of`."""
     grace = timedelta(days=ladder.grace_days)
-    following = next_review(ladder, review) or review
+    following = _following_review(ladder, review)
     while following + grace <= as_of:
-        following = next_review(ladder, following) or following
+        following = _following_review(ladder, following)
     return following
 
 

@@ -63,8 +63,8 @@ class CompiledSet:
     """The rule file rule behind each engine rule (a shared line test: the first that used it)."""
 
 
-def field_key(path: str, scope: str, numeric: bool = False) -> str:
-    """The durable property name of a fact path in the given scope (top, item, line)."""
+def field_key(path: str, numeric: bool = False) -> str:
+    """The durable property name of a fact path (a line fact's, within its line's record)."""
     key = f"line_{path.split('.', 1)[1]}" if is_line_fact(path) else path.replace(".", "_")
     return number_key(key) if numeric else key
 
@@ -100,7 +100,7 @@ class _Compiler:
 
     def line_rule(self, cond: Condition) -> str:
         """The key of the line rule testing `cond` on each line, created on first use."""
-        expr = self.cond(cond, False, "line")
+        expr = self.cond(cond, False)
         text = json.dumps(expr, sort_keys=True)
         if text not in self.line_rules:
             key = f"L{len(self.line_rules)}"
@@ -115,14 +115,14 @@ class _Compiler:
             }
         return self.line_rules[text]
 
-    def cond(self, cond: Condition, negated: bool, scope: str) -> dict[str, Any]:
+    def cond(self, cond: Condition, negated: bool) -> dict[str, Any]:
         if isinstance(cond, Compare):
-            return self.compare(cond, negated, scope)
+            return self.compare(cond, negated)
         if isinstance(cond, Lines):
             return self.lines(cond, negated)
         kind = cond.kind
         inner_negated = negated != (kind == "none")
-        parts = [self.cond(item, inner_negated, scope) for item in cond.items]
+        parts = [self.cond(item, inner_negated) for item in cond.items]
         conjunction = (kind == "any") == negated
         return _join("$and" if conjunction else "$or", parts)
 
@@ -134,12 +134,12 @@ class _Compiler:
             return _join("$or", [{LINE_COUNT: 0}, {"$gt": {f"{key}_miss": 0}}])
         return _join("$and", [{"$gt": {LINE_COUNT: 0}}, {f"{key}_miss": 0}])
 
-    def compare(self, c: Compare, negated: bool, scope: str) -> dict[str, Any]:
+    def compare(self, c: Compare, negated: bool) -> dict[str, Any]:
         ftype = fact_type(c.path) or ""
         self.spec.paths.add(c.path)
         sample = c.value[0] if isinstance(c.value, tuple) else c.value
         numeric = ftype == "attribute" and isinstance(sample, Decimal)
-        key = field_key(c.path, scope, numeric)
+        key = field_key(c.path, numeric)
         if c.op == "exists":
             present = c.value != negated
             return {"$ex" if present else "$nex": {key: 1}}
@@ -210,7 +210,7 @@ def compile_event(event_type: str, rules: list[RuleDef], version: str) -> Compil
         if rule.valid_until:
             parts.append({"$lte": {"event_date": _date_number(rule.valid_until)}})
         if rule.when is not None:
-            parts.append(compiler.cond(rule.when, False, "top"))
+            parts.append(compiler.cond(rule.when, False))
         awards = {
             position: compiler.line_rule(effect.on_lines)
             for position, effect in enumerate(rule.effects)

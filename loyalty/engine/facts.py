@@ -76,7 +76,7 @@ def _plan(compiled: CompiledSet, lines: bool) -> list[tuple[str, str, str, tuple
     plan = [
         (
             path,
-            field_key(path, "top"),
+            field_key(path),
             fact_type(path) or "",
             tuple(sorted(spec.prefixes.get(path, ()))),
         )

@@ -50,12 +50,12 @@ def apply_limits(uow: SqlUnitOfWork, member_id: str, decisions: Sequence[Decisio
 
     Returns the decisions that apply and the points of each award (by index in that list).
     """
-    limited = {d.rule_id: d.limit for d in decisions if d.limit is not None}
-    keys = {rule: period_key(limit.period, occurrence)
-            for rule, limit in limited.items() if limit.times is not None}
+    counted = {d.rule_id: (period_key(d.limit.period, occurrence), d.limit.times)
+               for d in decisions if d.limit is not None and d.limit.times is not None}
+    keys = {rule: key for rule, (key, _) in counted.items()}
     usage = uow.programme.usage(member_id, list(keys.items()))
-    blocked = {rule for rule, key in keys.items()
-               if usage.get((rule, key), 0) >= (limited[rule].times or 0)}
+    blocked = {rule for rule, (key, times) in counted.items()
+               if usage.get((rule, key), 0) >= times}
     kept = [d for d in decisions if d.rule_id not in blocked]
     points = capped_points(kept, occurrence)
     budgets: dict[str, int] = {}

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from openapi_spec_validator import validate
 
 from tests.api.test_auth import ENDPOINTS
 
@@ -26,8 +27,7 @@ def spec(client: FlaskClient) -> dict[str, Any]:
 
 
 def test_the_document_is_valid_openapi_3(spec: dict[str, Any]) -> None:
-    validator = pytest.importorskip("openapi_spec_validator")
-    validator.validate(spec)
+    validate(spec)
     assert spec["openapi"] == "3.0.3"
     assert spec["info"]["title"] == "loyalty"
     assert spec["info"]["version"] == "v1"
@@ -57,7 +57,7 @@ def test_errors_are_documented_in_the_one_shape(spec: dict[str, Any]) -> None:
 
 def test_the_transaction_contract_is_described(spec: dict[str, Any]) -> None:
     schemas = spec["components"]["schemas"]
-    assert set(schemas["Transaction"]["properties"]) >= {
+    assert set(schemas["Transaction"]["properties"]) == {
         "transaction_id", "type", "member_id", "occurred_at", "store_id", "channel", "currency",
         "lines", "payments", "offer_codes", "original_transaction_id",
     }
@@ -68,7 +68,8 @@ def test_the_transaction_contract_is_described(spec: dict[str, Any]) -> None:
         "privileges", "decisions", "returned_value",
     }
     operation = spec["paths"]["/api/v1/transactions"]["post"]
-    assert {"200", "201"} <= set(operation["responses"])
+    assert set(operation["responses"]) == {"200", "201", "401", "403", "404", "409", "422",
+                                           "default"}
     assert [p["name"] for p in operation["parameters"]] == ["dry_run"]
 
 
@@ -78,9 +79,9 @@ def test_the_docs_page_uses_only_local_assets(client: FlaskClient) -> None:
     html = page.get_data(as_text=True)
     assert not re.search(r"https?://", html)
     assets = re.findall(r'(?:src|href)="([^"]+)"', html)
-    assert {asset.rsplit("/", 1)[-1] for asset in assets} >= {
-        "swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js",
-    }
+    assert sorted(asset.rsplit("/", 1)[-1] for asset in assets) == [
+        "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js", "swagger-ui.css",
+    ]
     for asset in assets:
         assert asset.startswith("/api/v1/docs/assets/")
         response = client.get(asset)

@@ -130,7 +130,9 @@ def test_the_largest_purchase_accepted_is_recorded(
     lines = [{"sku": "A", "category": "appliances", "quantity": 100, "unit_price": "10000000"}]
     response = client.post(TX, json=purchase(lines=lines, payments=[]), headers=auth("pos"))
     assert response.status_code == 201, response.json
-    assert response.json["points"]["earned"] >= 1_000_000_000
+    # one point per yuan at the tier the member had before this purchase made them platinum
+    assert response.json["points"]["earned"] == 1_000_000_000
+    assert response.json["tier"] == {"before": "member", "after": "platinum", "changed": True}
 
 
 def test_times_from_the_future_are_refused(

@@ -9,15 +9,90 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
+from loyalty import engine as rule_engine
 from loyalty.domain.commands import EnrolMember, LineIn, RecordTransaction, Redeem
 from loyalty.services import members, rewards, transactions
 from loyalty.services.context import Recorded, ServiceContext
+from loyalty.services.rules import activate
 from loyalty.services.sweep.base import Batch, Sweep
 from loyalty.services.sweep.points import PointsPhase
 from loyalty.store.uow import SqlUnitOfWork
+from tests.conftest import RULES_DIR
 
 CHINA = timezone(timedelta(hours=8))
 T0 = datetime(2026, 11, 20, 14, 3, tzinfo=CHINA)
+
+
+#: A rule to append to a rule set's `rules:`: 50 points on every purchase.
+THANK_YOU = """
+  - id: thank-you
+    description: 50 points to thank you for every purchase
+    priority: 90
+    then:
+      - award_points: {points: 50}
+"""
+
+
+def use_rules(ctx: ServiceContext, **files: str) -> None:
+    """Activate the bundled rules plus the given files (name without `.yaml`: text)."""
+    bundled = rule_engine.read_rule_dir(RULES_DIR)
+    activate(ctx, {**bundled, **{f"{name}.yaml": text for name, text in files.items()}},
+             activated_by="test")
+    ctx.rules.invalidate()
+
+
+def limited_rule(rule_id: str, limit: str, points: int = 10, on: str = "purchase") -> str:
+    """A rule set of one rule giving `points` on every event of kind `on`, with `limit`."""
+    return f"""
+ruleset: {rule_id}
+description: A rule with a limit.
+on: [{on}]
+rules:
+  - id: {rule_id}
+    description: {points} points, limited
+    priority: 40
+    then:
+      - award_points: {{points: {points}}}
+    limit: {limit}
+"""
+
+
+def spring_campaign(budget: int) -> str:
+    """Two rules of the campaign `spring` (100 and 50 points a purchase) sharing `budget`."""
+    return SPRING.replace("BUDGET", str(budget))
+
+
+SPRING = """
+ruleset: spring
+description: A campaign of two rules and an offer that share one budget.
+on: [purchase]
+rules:
+  - id: spring-a
+    description: 100 spring points
+    priority: 40
+    campaign: spring
+    then:
+      - award_points: {points: 100}
+    limit: {budget_points: BUDGET}
+  - id: spring-b
+    description: 50 more spring points
+    priority: 41
+    campaign: spring
+    then:
+      - award_points: {points: 50}
+"""
+SPRING_OFFER = """
+ruleset: spring-survey
+description: The campaign's offer for answering a survey.
+on: [survey]
+rules:
+  - id: spring-offer
+    description: 200 bonus points on the next purchase
+    priority: 40
+    campaign: spring
+    then:
+      - issue_offer: {offer: SPRING-200, benefit: bonus_points, value: 200, valid_days: 30}
+"""
 
 
 def fingerprint(**fields: Any) -> str:

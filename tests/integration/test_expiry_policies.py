@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import select
@@ -50,9 +50,9 @@ def test_end_of_month_expires_a_month_s_points_together_at_the_month_end(
     assert (left(ctx, "S-EARLY"), left(ctx, "S-LATE")) == (100, 100)
     sweep(ctx, month_end)
     assert (left(ctx, "S-EARLY"), left(ctx, "S-LATE"), left(ctx, "S-DEC")) == (0, 0, 100)
-    expiry = points(ctx, as_of=month_end)["next_expiry"]
-    assert expiry["points"] == 100, expiry
-    assert "2029-01-01" in str(expiry) or "2028-12-31" in str(expiry), expiry
+    # S-DEC's month ends where it was bought: 2029-01-01 00:00 at +08:00
+    assert points(ctx, as_of=month_end)["next_expiry"] == {
+        "points": 100, "expires_at": datetime(2029, 1, 1, tzinfo=CHINA).astimezone(UTC).isoformat()}
     assert verify_ledger(ctx) == []
 
 

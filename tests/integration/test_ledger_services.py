@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -18,15 +20,26 @@ from loyalty.domain.errors import (
     UnknownMember,
     UnknownTransaction,
 )
+from loyalty.engine import read_rule_dir
 from loyalty.services.context import ServiceContext
+from loyalty.services.rules import activate
 from loyalty.services.verify import verify_ledger
 from loyalty.store import tables as t
+from tests.conftest import RULES_DIR
 from tests.integration.helpers import T0, enrol, give_back, points, purchase, redeem
 
 FRIDGE = ("FRIDGE-300", "appliances", 1, "3999.00")
 FILTERS = ("FILTER-1", "accessories", 2, "49.50")
 LATER = T0 + timedelta(days=60)
 WELCOME = 100  # points the bundled rules give on enrolment
+LAST_ONE = """
+  - id: LAST-ONE
+    name: A gift with one left
+    kind: product
+    points_cost: 1000
+    stock: 1
+    description: Only one was ever in stock
+"""
 
 
 @pytest.fixture
@@ -41,7 +54,7 @@ def test_purchase_earns_pending_points_recorded_with_rule_and_version(
     body = purchase(ctx, "S-1", [FRIDGE, FILTERS]).body
     assert body["points"]["earned"] == 4098
     assert body["balance"]["pending"] == 4098
-    assert all(d["ruleset_version"] for d in body["decisions"])
+    assert {d["ruleset_version"] for d in body["decisions"]} == {"1"}
     assert points(ctx)["pending"] == 4098
     assert points(ctx, as_of=LATER)["available"] == WELCOME + 4098
     assert verify_ledger(ctx) == []
@@ -115,20 +128,22 @@ def test_redemption_with_too_few_points_changes_nothing(ctx: ServiceContext, mem
 
 
 def test_redemption_of_a_sold_out_reward_changes_nothing(ctx: ServiceContext, member: str) -> None:
-    purchase(ctx, "S-1", [FRIDGE] * 1)
+    files = read_rule_dir(RULES_DIR)
+    activate(ctx, {**files, "rewards.yaml": files["rewards.yaml"].rstrip() + "\n" + LAST_ONE},
+             "test")
+    purchase(ctx, "S-1", [FRIDGE])
     ctx.clock = lambda: LATER
-    book = ctx.rules.current()
-    limited = [r for r in book.policy.rewards if r.stock is not None and r.points_cost]
-    if not limited:
-        pytest.skip("the bundled catalogue has no reward with limited stock")
-    reward = limited[0]
-    with ctx.uow() as uow:
-        uow.programme.lock_reward_counter(reward.reward_id)
-        uow.programme.add_redeemed(reward.reward_id, reward.stock or 0)
-        uow.commit()
+    assert redeem(ctx, "RD-1", "LAST-ONE").status == 201
+    assert points(ctx)["available"] == WELCOME + 3999 - 1000
     with pytest.raises(OutOfStock):
-        redeem(ctx, "RD-1", reward.reward_id)
-    assert points(ctx)["available"] == WELCOME + 3999
+        redeem(ctx, "RD-2", "LAST-ONE")
+    assert points(ctx)["available"] == WELCOME + 3999 - 1000
+    with ctx.uow(read_only=True) as uow:
+        assert uow.idempotency.get("redemption", "RD-2") is None
+        given = uow.connection.execute(select(t.member_rewards.c.source_id).where(
+            t.member_rewards.c.reward_id == "LAST-ONE")).scalars().all()
+    assert given == ["RD-1"]
+    assert verify_ledger(ctx) == []
 
 
 def test_points_spent_then_returned_become_debt_repaid_by_later_earnings(
@@ -165,8 +180,11 @@ def test_verify_reports_a_balance_that_drifted_from_its_entries(
     with ctx.uow() as uow:
         uow.connection.execute(update(t.members).values(points_pending=1))
         uow.commit()
-    problems = verify_ledger(ctx)
-    assert problems and "M-1001" in problems[0]
+    assert verify_ledger(ctx) == [
+        "member M-1001: balances available/pending/debt/lifetime 100/1/0/4099 but entries sum "
+        "to 100/3999/0/4099",
+        "member M-1001: balances available/pending 100/1 but open lots hold 100/3999",
+    ]
 
 
 def test_every_ledger_entry_names_its_cause(ctx: ServiceContext, member: str) -> None:
@@ -215,3 +233,33 @@ def test_tier_history_is_readable_through_the_api(client: Any, auth: Any, ctx: S
     body = client.get("/api/v1/members/M-1001/tiers", headers=auth("marketing")).get_json()
     assert body["tier"] == "gold" and body["review_at"]
     assert [(c["from_tier"], c["to_tier"]) for c in body["changes"]] == [("member", "gold")]
+
+
+@pytest.mark.postgres_only
+def test_a_member_s_lock_holds_up_that_member_only(ctx: ServiceContext, member: str) -> None:
+    """Row locks: while one write holds Ann, Bob's purchase goes through and Ann's waits."""
+    enrol(ctx, "M-2002", email="bob@example.com")
+    finished: list[str] = []
+    errors: list[BaseException] = []
+
+    def buy(tx_id: str, member_id: str) -> None:
+        try:
+            purchase(ctx, tx_id, [FILTERS], member_id=member_id)
+            finished.append(tx_id)
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    ann = threading.Thread(target=buy, args=("S-ANN", "M-1001"))
+    bob = threading.Thread(target=buy, args=("S-BOB", "M-2002"))
+    with ctx.uow() as uow:
+        assert uow.members.get("M-1001", lock=True) is not None
+        ann.start()
+        bob.start()
+        bob.join(30)
+        time.sleep(0.5)  # time for Ann's purchase to finish, were it not held up
+        assert (finished, errors) == (["S-BOB"], [])
+        uow.commit()
+    ann.join(30)
+    assert (finished, errors) == (["S-BOB", "S-ANN"], [])
+    assert (points(ctx)["pending"], points(ctx, "M-2002")["pending"]) == (99, 99)
+    assert verify_ledger(ctx) == []

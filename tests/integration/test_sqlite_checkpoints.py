@@ -7,6 +7,7 @@ import multiprocessing
 import sqlite3
 import threading
 import time
+import weakref
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from sqlalchemy import Engine, text
 from loyalty.app import build_app
 from loyalty.store import db
 from loyalty.store.db import SAFETY_CHECKPOINT_PAGES, make_engine, writer_gate
+from tests.conftest import RULES_DIR
 
 ROWS = 400
 ROW_BYTES = 4096  # about 1.6 MB in all: far below the safety net, so only the thread checkpoints
@@ -75,6 +77,21 @@ def test_the_thread_ends_with_its_engine(tmp_path: Path) -> None:
     engine.dispose()
     del engine
     gc.collect()
+    deadline = time.monotonic() + 5
+    while _checkpoint_threads(path) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _checkpoint_threads(path) == 0
+
+
+def test_an_app_no_longer_used_lets_its_engine_and_thread_go(tmp_path: Path) -> None:
+    path = tmp_path / "app.db"
+    app = build_app({"database_url": f"sqlite:///{path}", "rules_dir": str(RULES_DIR),
+                     "sqlite_background_checkpoints": True})
+    engine = weakref.ref(app.extensions["loyalty"].engine)
+    assert _checkpoint_threads(path) == 1
+    del app
+    gc.collect()
+    assert engine() is None  # nothing, not even the fork hook, keeps it alive
     deadline = time.monotonic() + 5
     while _checkpoint_threads(path) and time.monotonic() < deadline:
         time.sleep(0.05)

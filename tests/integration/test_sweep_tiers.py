@@ -173,7 +173,8 @@ def test_returns_count_against_the_tier(ctx: ServiceContext) -> None:
     add_spend(ctx, "M-BACK", "-6000.00", REVIEW - timedelta(days=5))
     sweep(ctx, GRACE_END)
     assert member(ctx, "M-BACK").tier == "silver"
-    assert "spend_365d 19000.00 below gold's 20000" in history(ctx, "M-BACK")[0].reason
+    (change,) = history(ctx, "M-BACK")
+    assert change.reason == "requalification on 2026-11-20: spend_365d 19000.00 below gold's 20000"
 
 
 def test_one_step_drops_platinum_to_gold_and_recalculate_drops_it_to_what_is_earned(
@@ -304,5 +305,5 @@ def test_a_points_ladder_upgrades_at_the_till_on_the_points_a_purchase_earns(
     use_program(ctx, ("metric: spend_365d          #", "metric: points_365d         #"))
     enrol(ctx, "M-1001")
     receipt = purchase(ctx, "T-PTS-1", [("TV-1", "electronics", 1, "6000.00")]).body
-    assert receipt["points"]["earned"] >= 5000
+    assert receipt["points"]["earned"] == 6000  # over silver's 5000, under gold's 20000
     assert receipt["tier"] == {"before": "member", "after": "silver", "changed": True}

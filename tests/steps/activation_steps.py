@@ -10,15 +10,8 @@ from pytest_bdd import parsers, then, when
 
 from loyalty.engine import read_rule_dir
 from tests.conftest import RULES_DIR
+from tests.integration.helpers import THANK_YOU
 from tests.steps.programme_steps import World
-
-THANK_YOU = """
-  - id: thank-you
-    description: 50 points to thank you for every purchase
-    priority: 90
-    then:
-      - award_points: {points: 50}
-"""
 
 
 def activate(world: World, files: dict[str, str], admin: dict[str, str]) -> Any:
@@ -51,7 +44,7 @@ def refused(world: World, file: str) -> None:
     assert world.last_body["code"] == "rules_invalid"
     problems = world.last_body["details"]["problems"]
     line = world.mistake_line  # type: ignore[attr-defined]
-    assert any(re.match(rf"{re.escape(file)}:{line}\b", p) for p in problems), problems
+    assert len(problems) == 1 and re.match(rf"{re.escape(file)}:{line}:", problems[0]), problems
 
 
 @then(parsers.re(r"the rules in force are (still )?version (?P<version>\d+)"),

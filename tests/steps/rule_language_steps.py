@@ -1,9 +1,11 @@
-"""Steps for the rule language: marketing writes rules from tables, members buy, rules fire."""
+"""Steps for the rule language: marketing writes rules from tables, a member buys at a real till
+(the service on a real database, the rules activated as a version), and the receipt says which
+rules fired."""
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -12,13 +14,17 @@ import pytest
 import yaml
 from pytest_bdd import given, parsers, then, when
 
-from loyalty.domain.decisions import Decision, GrantReward, IssueOffer
-from loyalty.domain.effects import resolve_points
+from loyalty.domain.commands import EnrolMember, LineIn, RecordTransaction
 from loyalty.domain.errors import RulesInvalid
-from loyalty.domain.model import EvaluationInput, Line, Member, MemberStats, Occurrence
+from loyalty.domain.model import EvaluationInput, Line, Occurrence
 from loyalty.engine import Problem, build_rulebook, check_rules, read_rule_dir
+from loyalty.services import members, transactions
+from loyalty.services.context import ServiceContext
+from loyalty.services.rules import activate
 
 RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
+MEMBER = "M-ANN"
+ENROLLED = datetime(2026, 1, 5, 10, tzinfo=UTC)
 
 _CONDITIONS: dict[str, Any] = {
     "always": None,
@@ -48,7 +54,7 @@ def _effect(text: str) -> dict[str, Any]:
 
 @pytest.fixture
 def rule_world() -> dict[str, Any]:
-    return {"member": {}, "usage": {}}
+    return {"tier": None, "tags": (), "enrolled": False, "purchases": 0}
 
 
 @given("the standard programme rules", target_fixture="rule_files")
@@ -83,21 +89,60 @@ def marketing_adds_rules(rule_files: dict[str, str], datatable: list[list[str]])
 
 @given("the member is a gold member")
 def gold_member(rule_world: dict[str, Any]) -> None:
-    rule_world["member"] = {"tier": "gold"}
+    rule_world["tier"] = "gold"
 
 
 @given(parsers.parse('the member is tagged "{tag}"'))
 def member_tagged(rule_world: dict[str, Any], tag: str) -> None:
-    rule_world["member"] = {**rule_world["member"], "tags": (tag,)}
+    rule_world["tags"] = (*rule_world["tags"], tag)
+
+
+def _shop(ctx: ServiceContext, rule_files: dict[str, str], rule_world: dict[str, Any]) -> None:
+    """Activate the scenario's rules and enrol its member, once, before the first purchase."""
+    if rule_world["enrolled"]:
+        return
+    ctx.clock = lambda: ENROLLED
+    activate(ctx, rule_files, activated_by="spec")
+    ctx.rules.invalidate()
+    members.enrol(ctx, EnrolMember(member_id=MEMBER, name="Ann", enrolled_at=ENROLLED,
+                                   tags=tuple(rule_world["tags"])))
+    if rule_world["tier"]:
+        with ctx.uow() as uow:
+            uow.members.update(MEMBER, tier=rule_world["tier"])
+            uow.commit()
+    rule_world["enrolled"] = True
+
+
+def _buy(ctx: ServiceContext, rule_files: dict[str, str], rule_world: dict[str, Any], sku: str,
+         category: str, amount: int, moment: datetime) -> dict[str, Any]:
+    """A real purchase through the till's path; the receipt it answers."""
+    _shop(ctx, rule_files, rule_world)
+    rule_world["purchases"] += 1
+    tx_id = f"SPEC-{rule_world['purchases']}"
+    ctx.clock = lambda: moment
+    command = RecordTransaction(
+        transaction_id=tx_id, type="purchase", member_id=MEMBER, occurred_at=moment,
+        fingerprint=tx_id, currency="CNY",
+        lines=(LineIn(sku=sku, category=category, quantity=1, unit_price=Decimal(amount)),),
+    )
+    receipt: dict[str, Any] = transactions.record_transaction(ctx, command).body
+    return receipt
+
+
+def _at(day: str) -> datetime:
+    return datetime.combine(date.fromisoformat(day), datetime.min.time(), UTC).replace(hour=14)
 
 
 @given(parsers.parse('the member already had the rule "{rule_id}" once'))
-def rule_used_once(rule_world: dict[str, Any], rule_id: str) -> None:
-    rule_world["usage"][rule_id] = 1
+def rule_used_once(ctx: ServiceContext, rule_files: dict[str, str], rule_world: dict[str, Any],
+                   rule_id: str) -> None:
+    receipt = _buy(ctx, rule_files, rule_world, "KETTLE-1", "kitchen", 100, _at("2026-04-01"))
+    assert rule_id in [d["rule_id"] for d in receipt["decisions"]]
 
 
 @when(parsers.parse('a member buys a "{sku}" in "{category}" for {amount:d} CNY on {day}'))
 def member_buys(
+    ctx: ServiceContext,
     rule_files: dict[str, str],
     rule_world: dict[str, Any],
     sku: str,
@@ -105,71 +150,68 @@ def member_buys(
     amount: int,
     day: str,
 ) -> None:
-    book = build_rulebook(rule_files, "spec")
-    moment = datetime.combine(date.fromisoformat(day), datetime.min.time(), UTC).replace(hour=14)
-    line = Line(sku, category, 1, Decimal(amount))
-    occurrence = Occurrence("purchase", "spec", moment, Decimal(amount), (line,))
-    member = Member("ann", **rule_world["member"])
-    decisions = book.evaluate(EvaluationInput(occurrence, member, MemberStats(), moment))
-    used: dict[str, int] = rule_world["usage"]
-    stopped = {
-        d.rule_id
-        for d in decisions
-        if d.limit is not None and d.limit.times is not None
-        and used.get(d.rule_id, 0) >= d.limit.times
-    }
-    rule_world["stopped"] = stopped
-    rule_world["decisions"] = [d for d in decisions if d.rule_id not in stopped]
-    rule_world["occurrence"] = occurrence
+    moment = _at(day)
+    rule_world["receipt"] = _buy(ctx, rule_files, rule_world, sku, category, amount, moment)
+    rule_world["moment"] = moment
 
 
-def _decisions(rule_world: dict[str, Any]) -> list[Decision]:
-    return list(rule_world["decisions"])
+def _fired(rule_world: dict[str, Any]) -> list[str]:
+    return [d["rule_id"] for d in rule_world["receipt"]["decisions"]]
 
 
 @then(parsers.parse('the rule "{rule_id}" fires with the reason "{reason}"'))
 def rule_fires(rule_world: dict[str, Any], rule_id: str, reason: str) -> None:
-    fired = [d for d in _decisions(rule_world) if d.rule_id == rule_id]
-    assert fired and fired[0].reason == reason
+    fired = [d for d in rule_world["receipt"]["decisions"] if d["rule_id"] == rule_id]
+    assert fired and {d["reason"] for d in fired} == {reason}
 
 
 @then(parsers.parse('the rule "{rule_id}" does not fire'))
 def rule_does_not_fire(rule_world: dict[str, Any], rule_id: str) -> None:
-    assert rule_id not in [d.rule_id for d in _decisions(rule_world)]
+    assert rule_id not in _fired(rule_world)
 
 
 @then(parsers.parse("the member earns {points:d} points"))
 def member_earns(rule_world: dict[str, Any], points: int) -> None:
-    resolved = resolve_points(_decisions(rule_world), rule_world["occurrence"])
-    assert sum(resolved.values()) == points
+    assert rule_world["receipt"]["points"]["earned"] == points
 
 
 @then(parsers.parse("the rules fire in this order: {names}"))
 def rules_in_order(rule_world: dict[str, Any], names: str) -> None:
-    fired = [d.rule_id for d in _decisions(rule_world)]
-    assert fired == [name.strip() for name in names.split(",")]
+    assert _fired(rule_world) == [name.strip() for name in names.split(",")]
 
 
 @then(parsers.parse('the rule "{rule_id}" matches but its limit stops it for this member'))
-def rule_stopped(rule_world: dict[str, Any], rule_id: str) -> None:
-    assert rule_id in rule_world["stopped"]
-    assert rule_id not in [d.rule_id for d in _decisions(rule_world)]
+def rule_stopped(ctx: ServiceContext, rule_world: dict[str, Any], rule_id: str) -> None:
+    receipt = rule_world["receipt"]
+    with ctx.uow(read_only=True) as uow:
+        row = uow.members.get(MEMBER)
+        assert row is not None
+        member = uow.members.to_domain(row)
+        stats = uow.transactions.stats(row, rule_world["moment"])
+    line = Line("KETTLE-1", "kitchen", 1, Decimal(100))
+    occurrence = Occurrence("purchase", receipt["transaction_id"], rule_world["moment"],
+                            Decimal(100), (line,))
+    matched = ctx.rules.current().evaluate(
+        EvaluationInput(occurrence, member, stats, rule_world["moment"]))
+    assert rule_id in [d.rule_id for d in matched]
+    assert rule_id not in _fired(rule_world)
 
 
 @then(parsers.parse(
     'the member is offered "{offer}" worth {value:d} bonus points for {days:d} days'
 ))
 def offered(rule_world: dict[str, Any], offer: str, value: int, days: int) -> None:
-    offers = [d.effect for d in _decisions(rule_world) if isinstance(d.effect, IssueOffer)]
-    assert [(o.offer_id, o.benefit, o.value, o.valid_days) for o in offers] == [
-        (offer, "bonus_points", value, days)
+    offers = [o for o in rule_world["receipt"]["offers"] if o["status"] == "issued"]
+    until = rule_world["moment"] + timedelta(days=days)
+    assert [(o["offer_code"], o["benefit"], o["value"], o["valid_until"]) for o in offers] == [
+        (offer, "bonus_points", str(value), until.isoformat())
     ]
 
 
 @then(parsers.parse('the member is given the reward "{reward}"'))
 def given_reward(rule_world: dict[str, Any], reward: str) -> None:
-    effects = [d.effect for d in _decisions(rule_world)]
-    assert any(isinstance(e, GrantReward) and e.reward_id == reward for e in effects)
+    rewards = [r["reward_id"] for r in rule_world["receipt"]["rewards"]]
+    assert rewards == [reward]
 
 
 @when(parsers.parse('marketing misspells "{right}" as "{wrong}" in the {ruleset} rules'))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from pytest_bdd import given, parsers, then, when
+from sqlalchemy import func, select
 
+from loyalty.store import tables as t
 from tests.steps.programme_steps import World, ledger
 
 MUG = {"sku": "MUG", "category": "homeware", "quantity": 1, "unit_price": "100.00"}
@@ -62,10 +65,17 @@ def mug_with_offer(world: World, name: str, code: str) -> None:
 @then(parsers.parse("{name}'s ledger says the points were released because the return "
                     "window is over"))
 def released_by_sweep(world: World, name: str) -> None:
-    released = [e for e in ledger(world, name)
-                if e["kind"] == "activate" and e["source"]["type"] == "sweep"]
-    assert released and all("return window is over" in e["reason"] for e in released)
-    assert all(e["rule_id"] == "points.pending_days" for e in released)
+    entries = ledger(world, name)
+    waiting: Counter[int] = Counter()
+    for e in entries:
+        if e["kind"] == "earn" and e["source"]["id"] == world.purchase_id:
+            waiting[e["lot_id"]] += e["points"]
+    released = [e for e in entries if e["kind"] == "activate" and e["source"]["type"] == "sweep"]
+    moves = sorted((e["lot_id"], e["bucket"], e["points"]) for e in released)
+    assert moves == sorted([(lot, "pending", -points) for lot, points in waiting.items()]
+                           + [(lot, "available", points) for lot, points in waiting.items()])
+    assert {(e["rule_id"], e["reason"]) for e in released} == {
+        ("points.pending_days", "the return window is over: points can be spent")}
 
 
 @then(parsers.parse("{name} is told that {points:d} points expire next"))
@@ -80,9 +90,11 @@ def offers_held(world: World, name: str, code: str) -> list[dict[str, Any]]:
 
 @then(parsers.parse('{name} has received one win-back offer, "{code}"'))
 def one_winback_offer(world: World, name: str, code: str) -> None:
-    offers = [o["offer_code"] for o in world.member(name)["offers"]
-              if o["offer_code"].startswith("WINBACK")]
-    assert offers == [code], offers
+    with world.ctx.uow(read_only=True) as uow:
+        received = uow.connection.execute(select(t.offers.c.offer_code).where(
+            t.offers.c.member_id == world.members[name],
+            t.offers.c.offer_code.like("WINBACK%"))).scalars().all()
+    assert received == [code], received
 
 
 @then(parsers.parse('{name} holds the offer "{code}" just once'))
@@ -134,8 +146,11 @@ def gold_member_born(world: World, name: str, day: str) -> None:
 
 @then(parsers.parse('{name} has received the reward "{reward_id}" just once'))
 def reward_once(world: World, name: str, reward_id: str) -> None:
-    held = [r for r in world.member(name)["rewards"] if r["reward_id"] == reward_id]
-    assert len(held) == 1, held
+    with world.ctx.uow(read_only=True) as uow:
+        received = uow.connection.execute(select(func.sum(t.member_rewards.c.quantity)).where(
+            t.member_rewards.c.member_id == world.members[name],
+            t.member_rewards.c.reward_id == reward_id)).scalar()
+    assert received == 1
 
 
 @given(parsers.parse("{name} is a gold member who joined on {day}"))
@@ -175,5 +190,6 @@ def comes_back(world: World, name: str, days: int) -> None:
 
 @then(parsers.parse("the receipt welcomes {name} back"))
 def welcomed_back(world: World, name: str) -> None:
+    assert world.last_body["member_id"] == world.members[name], world.last_body
     assert "welcome-back" in [d["rule_id"] for d in world.last_body["decisions"]], world.last_body
     assert world.member(name)["lifecycle_stage"] == "active"

@@ -94,6 +94,7 @@ def buys_gift_card(world: World, name: str, amount: str) -> None:
 
 @then(parsers.parse("the receipt says {name} has reached {tier}"))
 def receipt_tier(world: World, name: str, tier: str) -> None:
+    assert world.last_body["member_id"] == world.members[name], world.last_body
     assert world.last_body["tier"]["after"] == tier, world.last_body["tier"]
     assert world.last_body["tier"]["changed"] is True
 
@@ -107,8 +108,9 @@ def holds_tier(world: World, name: str, tier: str) -> None:
 @then(parsers.parse('{name}\'s tier history records the move from {old} to {new} with the '
                     'reason "{reason}"'))
 def tier_history(world: World, name: str, old: str, new: str, reason: str) -> None:
-    history = rows(world, t.tier_history, name)
-    assert [(h.from_tier, h.to_tier) for h in history][-1] == (old, new), history
+    history = sorted(rows(world, t.tier_history, name), key=lambda h: h.id)
+    moves = [(h.from_tier, h.to_tier) for h in history]
+    assert moves.count((old, new)) == 1 and moves[-1] == (old, new), moves
     assert reason in history[-1].reason, history[-1].reason
 
 

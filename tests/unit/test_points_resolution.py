@@ -39,3 +39,21 @@ def test_multipliers_add_to_the_named_awards_without_compounding() -> None:
         decision("promo", MultiplyPoints(Decimal("2"))),
     ]
     assert resolve_points(decisions, SALE) == {0: 4098, 1: 100, 2: 2049, 3: 4198}
+
+
+def test_an_award_of_neither_points_nor_a_rate_gives_nothing() -> None:
+    assert resolve_points([decision("empty", AwardPoints())], SALE) == {0: 0}
+
+
+def test_a_rate_on_less_than_one_point_s_worth_gives_nothing() -> None:
+    small = Occurrence(kind="purchase", source_id="S2", occurred_at=AT, total=Decimal("0.99"),
+                       lines=(Line("PIN", "gifts", 1, Decimal("0.99")),))
+    effect = AwardPoints(rate=Decimal("1"), lines_only=True)
+    assert resolve_points([decision("base", AwardPoints(rate=Decimal("1")))], small) == {0: 0}
+    assert resolve_points([decision("acc", effect, (0,))], small) == {0: 0}
+    assert resolve_points([decision("acc", effect, ())], SALE) == {0: 0}  # no line matched
+
+
+def test_a_rate_on_a_negative_total_gives_nothing_rather_than_taking_points() -> None:
+    credit = Occurrence(kind="purchase", source_id="S3", occurred_at=AT, total=Decimal("-50"))
+    assert resolve_points([decision("base", AwardPoints(rate=Decimal("1")))], credit) == {0: 0}

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
+import pytest
+
 from loyalty.domain.policy import TierLadder, TierLevel
-from loyalty.domain.tiers import decide, downgrade_target, next_review, review_after
+from loyalty.domain.tiers import Review, decide, downgrade_target, next_review, review_after
 
 LADDER = TierLadder(
     metric="spend_365d",
@@ -83,3 +86,76 @@ def test_the_next_review_skips_reviews_whose_grace_period_is_already_over() -> N
     assert review_after(LADDER, REVIEW, REVIEW + timedelta(days=30)) == REVIEW.replace(year=2027)
     far = REVIEW.replace(year=2028) + timedelta(days=31)
     assert review_after(LADDER, REVIEW, far) == REVIEW.replace(year=2029)
+
+
+def test_the_next_review_is_never_the_review_itself() -> None:
+    assert review_after(LADDER, REVIEW, REVIEW) == REVIEW.replace(year=2027)
+    assert review_after(LADDER, REVIEW, REVIEW - timedelta(days=400)) == REVIEW.replace(year=2027)
+
+
+def test_a_review_whose_grace_period_ends_exactly_now_is_over() -> None:
+    following = REVIEW.replace(year=2027)
+    grace_end = following + timedelta(days=30)
+    assert review_after(LADDER, REVIEW, grace_end - timedelta(microseconds=1)) == following
+    assert review_after(LADDER, REVIEW, grace_end) == REVIEW.replace(year=2028)
+    # Before the next review itself, but inside what would be a grace period counted backwards.
+    assert review_after(LADDER, REVIEW, following - timedelta(days=1)) == following
+
+
+def test_calendar_year_reviews_follow_each_other_on_new_year() -> None:
+    ladder = replace(LADDER, requalification="calendar_year")
+    new_year = datetime(2027, 1, 1, tzinfo=UTC)
+    following = datetime(2028, 1, 1, tzinfo=UTC)
+    assert review_after(ladder, new_year, new_year + timedelta(days=30)) == following
+    assert review_after(ladder, new_year, following + timedelta(days=29)) == following
+    assert review_after(ladder, new_year, following + timedelta(days=30)) == datetime(
+        2029, 1, 1, tzinfo=UTC)
+
+
+def test_every_review_decision_names_its_review_instant() -> None:
+    grace_end = REVIEW + timedelta(days=30)
+    low, high = Decimal("1200"), Decimal("20000")
+    assert decide(LADDER, "gold", REVIEW, high, REVIEW, None) == Review("none", REVIEW)
+    assert decide(LADDER, "gold", REVIEW, low, REVIEW, None) == Review("notice", REVIEW,
+                                                                       "silver")
+    assert decide(LADDER, "gold", REVIEW, low, REVIEW, REVIEW) == Review("none", REVIEW)
+    assert decide(LADDER, "gold", REVIEW, high, grace_end, None) == Review("requalify", REVIEW)
+    assert decide(LADDER, "gold", REVIEW, low, grace_end, REVIEW) == Review("downgrade", REVIEW,
+                                                                            "silver")
+
+
+def test_a_notice_under_recalculation_names_the_tier_the_metric_earns() -> None:
+    recalculate = replace(LADDER, downgrade="recalculate")
+    assert decide(recalculate, "platinum", REVIEW, Decimal("6000"), REVIEW, None) == Review(
+        "notice", REVIEW, "silver")
+
+
+def test_recalculation_still_drops_one_step_when_the_metric_holds_the_tier() -> None:
+    recalculate = replace(LADDER, downgrade="recalculate")
+    assert downgrade_target(recalculate, "silver", Decimal("6000")) == "member"
+    assert downgrade_target(recalculate, "gold", Decimal("90000")) == "silver"
+    assert downgrade_target(recalculate, "member", Decimal("0")) == "member"
+    assert downgrade_target(LADDER, "member", Decimal("0")) == "member"
+    assert downgrade_target(LADDER, "silver", Decimal("0")) == "member"
+
+
+def test_the_calendar_year_is_read_in_utc_whatever_the_server_s_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ladder = replace(LADDER, requalification="calendar_year")
+    monkeypatch.setenv("TZ", "Pacific/Honolulu")  # still 2026 when UTC is already in 2027
+    time.tzset()
+    try:
+        late = datetime(2026, 12, 31, 23, 30, tzinfo=timezone(timedelta(hours=-5)))
+        assert next_review(ladder, late) == datetime(2028, 1, 1, tzinfo=UTC)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_a_metric_below_every_threshold_holds_the_lowest_tier() -> None:
+    ladder = replace(LADDER, levels=(TierLevel("member", Decimal("100")), *LADDER.levels[1:]))
+    assert ladder.qualifying_tier(Decimal("50")) == "member"
+    assert LADDER.qualifying_tier(Decimal("-300")) == "member"  # returns can leave it negative
+    assert LADDER.qualifying_tier(Decimal("4999.99")) == "member"
+    assert LADDER.qualifying_tier(Decimal("5000")) == "silver"

@@ -201,7 +201,9 @@ def test_unknown_set_tier_is_a_problem(pack: dict[str, str]) -> None:
     files, _ = _break(
         pack, "referral.yaml", "- add_tag: {tag: referrer}", "- set_tier: {tier: diamond}"
     )
-    assert any("set_tier names tier 'diamond'" in p.message for p in check_rules(files))
+    problems = check_rules(files)
+    assert [p.file for p in problems] == ["referral.yaml"]
+    assert "set_tier names tier 'diamond'" in problems[0].message
 
 
 def test_line_facts_outside_any_line_are_refused() -> None:

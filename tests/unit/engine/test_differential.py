@@ -538,7 +538,7 @@ def compare_on_pool(files: list[RuleFile], tally: Tally) -> None:
         got = [_as_expected(d) for d in decisions]
         assert got == want, _explain(texts, data, got, want)
         assert [d.order for d in decisions] == list(range(len(decisions)))
-        assert {d.ruleset_version for d in decisions} <= {"diff-1"}
+        assert [d.ruleset_version for d in decisions] == ["diff-1"] * len(decisions)
         tally.evaluations += 1
         tally.effects.update(d.effect_name for d in decisions)
         tally.line_awards += sum(1 for d in decisions if d.matched_lines)

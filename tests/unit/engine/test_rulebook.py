@@ -104,14 +104,18 @@ def test_content_hash_ignores_mapping_order(pack: dict[str, str]) -> None:
 
 
 def test_many_books_with_the_same_version_coexist(pack: dict[str, str]) -> None:
+    """Books from different files under one version string each keep their own rules."""
     first = build_rulebook(pack, "1")
     changed = {
         **pack,
-        "earning.yaml": pack["earning.yaml"].replace("at_least: 500", "at_least: 600"),
+        "earning.yaml": pack["earning.yaml"].replace("at_least: 500", "at_least: 5000"),
     }
     second = build_rulebook(changed, "1")
-    data = snapshot(lines=(FRIDGE,))
-    assert [d.rule_id for d in first.evaluate(data)] == [d.rule_id for d in second.evaluate(data)]
+    data = snapshot(lines=(FRIDGE,), stats={"lifetime_visits": 1})  # 3999: over 500, under 5000
+    gift = ["fridge-ice-maker", "fridge-ice-maker"]
+    assert [d.rule_id for d in first.evaluate(data)] == ["base-earn", "cross-category-bonus", *gift]
+    assert [d.rule_id for d in second.evaluate(data)] == ["base-earn", *gift]
+    assert [d.rule_id for d in first.evaluate(data)] == ["base-earn", "cross-category-bonus", *gift]
 
 
 def test_evaluations_leave_no_state_behind(pack: dict[str, str]) -> None:
