@@ -40,11 +40,26 @@ if "MUTANT_UNDER_TEST" in os.environ:
     settings.load_profile("mutation")
 
 
+#: Under mutation testing, the tests that judge a mutant of these modules: the rest of the suite
+#: runs the compiler on the way (every test builds a rule book), not to check it.
+MUTATION_JUDGES = {
+    "loyalty.engine.compiler.": ("tests/unit/engine/", "tests/bdd/test_rule_language.py"),
+}
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests marked `postgres_only` need PostgreSQL's row locks: skipped, with the reason, on
-    SQLite (the summary lists every skip and why). Under mutation testing the fastest tests
-    run first, so that a mutant is caught as soon as possible."""
-    if os.environ.get("MUTANT_UNDER_TEST") and Path("mutmut-stats.json").is_file():
+    SQLite (the summary lists every skip and why). Under mutation testing a compiler mutant is
+    judged by the engine's own tests, and the fastest tests run first, so that a mutant is
+    caught as soon as possible."""
+    mutant = os.environ.get("MUTANT_UNDER_TEST", "")
+    judges = next((paths for module, paths in MUTATION_JUDGES.items()
+                   if mutant.startswith(module)), None)
+    if judges is not None:
+        config.hook.pytest_deselected(
+            items=[item for item in items if not item.nodeid.startswith(judges)])
+        items[:] = [item for item in items if item.nodeid.startswith(judges)]
+    if mutant and Path("mutmut-stats.json").is_file():
         durations = json.loads(Path("mutmut-stats.json").read_text())["duration_by_test"]
         items.sort(key=lambda item: durations.get(item.nodeid, 0.0))
     if on_postgres():

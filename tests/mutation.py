@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import subprocess
@@ -28,13 +29,16 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 EQUIVALENTS = ROOT / "tests" / "mutation_equivalents.yaml"
 REPORT = ROOT / "docs" / "mutation.md"
+LOG = ROOT / "mutants" / "run.log"
 MUTMUT = [sys.executable, "-m", "mutmut"]
 #: The first step of a sampled run: generates every mutant, maps tests to functions, and
-#: checks the expiry-date mutants (few and fast) in full.
-FIRST = "loyalty.services.timing.*"
+#: checks the tier policy's mutants (fast: plain functions with unit tests) in full.
+FIRST = "loyalty.domain.tiers.*"
 #: Statuses that count as caught: a failing test, a test that ran out of time (an endless loop).
 CAUGHT = {"killed", "timeout", "caught by type check"}
 SEPARATOR = "ǁ"
+#: How many mutants run at once (LOYALTY_MUTATION_CHILDREN; default: one per core).
+CHILDREN = int(os.environ.get("LOYALTY_MUTATION_CHILDREN", "0"))
 
 
 @dataclass(frozen=True)
@@ -62,9 +66,20 @@ def mutmut(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def run(*names: str) -> None:
-    """`mutmut run` over `names` (all when none); its progress goes to the terminal."""
-    done = subprocess.run([*MUTMUT, "run", *names], cwd=ROOT, check=False)
+    """`mutmut run` over `names` (all when none); its output goes to mutants/run.log (a
+    terminal also sees its progress)."""
+    children = ["--max-children", str(CHILDREN)] if CHILDREN else []
+    command = [*MUTMUT, "run", *children, *names]
+    if sys.stdout.isatty():
+        done = subprocess.run(command, cwd=ROOT, check=False)
+    else:  # a log (CI) gets no spinner, only the outcome
+        LOG.parent.mkdir(exist_ok=True)
+        with LOG.open("w") as log:
+            done = subprocess.run(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                  check=False)
     if done.returncode != 0:
+        if LOG.is_file() and not sys.stdout.isatty():
+            print(LOG.read_text()[-5000:])
         sys.exit(f"mutmut run failed with exit code {done.returncode}")
 
 

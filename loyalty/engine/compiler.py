@@ -20,6 +20,9 @@ from loyalty.engine.syntax import Compare, Condition, Lines, RuleDef
 from loyalty.engine.vocabulary import fact_type, is_line_fact
 
 MAX_RULES_PER_RULESET = 400
+#: A rule every fact ("f": 1) starts to match and none completes (no fact has "f": 2): it never
+#: fires, and it keeps the engine from refusing a fact that no rule of the set matches.
+HOLD: dict[str, Any] = {"hold": {"all": [{"m": {"f": 1}}, {"n": {"f": 2}}], "run": "hold"}}
 # durable_rules refuses a rule whose expression holds more than this many $and/$or nodes
 # ("Could not create ruleset, error code: 113").
 MAX_GROUPS_PER_RULE = 15
@@ -101,7 +104,7 @@ class _Compiler:
     def line_rule(self, cond: Condition) -> str:
         """The key of the line rule testing `cond` on each line, created on first use."""
         expr = self.cond(cond, False)
-        text = json.dumps(expr, sort_keys=True)
+        text = json.dumps(expr)
         if text not in self.line_rules:
             key = f"L{len(self.line_rules)}"
             self.line_rules[text] = key
@@ -221,7 +224,7 @@ def compile_event(event_type: str, rules: list[RuleDef], version: str) -> Compil
         targets[key] = Target(rule, awards)
         compiler.owners[key] = rule
     definition.update(compiler.line_definitions)
-    definition["hold"] = {"all": [{"m": {"f": 1}}, {"n": {"f": 2}}], "run": "hold"}
+    definition.update(HOLD)
     digest = hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()
     safe_version = "".join(ch if ch.isalnum() else "_" for ch in version)[:40]
     return CompiledSet(

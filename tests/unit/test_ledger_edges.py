@@ -422,3 +422,44 @@ def test_every_entry_names_the_rule_version_and_campaign_that_caused_it() -> Non
                  pending_until=WINDOW, expires_at=None)
     assert [(e.rule_id, e.ruleset_version, e.campaign, e.reason) for e in account.entries] == [
         ("base-earn", "7", "spring", "base"), ("spring-bonus", "7", "spring", "bonus")]
+
+
+def test_a_debt_of_one_point_is_repaid() -> None:
+    account = account_with(debt=1)
+    account.earn([(10, "base", src("S1"))], pending_until=WINDOW, expires_at=None)
+    assert balances(account) == (0, 9, 0)
+
+
+def test_debt_repayment_and_settling_explain_themselves_in_the_ledger() -> None:
+    account = account_with(debt=5)
+    account.earn([(10, "base", src("S1"))], pending_until=WINDOW, expires_at=WINDOW)
+    account.settle(WINDOW, Source("sweep", "daily", WINDOW))
+    assert [(e.kind, e.bucket, e.points, e.reason) for e in account.entries] == [
+        ("earn", "pending", 10, "base"),
+        ("debt_repayment", "pending", -5, "repays an earlier shortfall"),
+        ("debt_repayment", "debt", -5, "repays an earlier shortfall"),
+        ("activate", "pending", -5, "the return window is over: points can be spent"),
+        ("activate", "available", 5, "the return window is over: points can be spent"),
+        ("expire", "available", -5, "points expired"),
+    ]
+
+
+def test_settling_leaves_emptied_lots_as_they_are_and_settles_the_rest() -> None:
+    empty = lot("E", 100, "pending", lot_id=1, expires_in_days=1)
+    empty.remaining = 0
+    one_point = lot("P", 100, "pending", lot_id=2, expires_in_days=400)
+    one_point.remaining = 1
+    account = account_with(empty, one_point)
+    account.settle(WINDOW, Source("sweep", "daily", WINDOW))
+    assert (empty.state, empty.changed) == ("pending", False)
+    assert (one_point.state, one_point.remaining) == ("available", 1)
+    assert balances(account) == (1, 0, 0)
+
+
+def test_an_expired_lot_with_one_point_left_expires() -> None:
+    one_point = lot("A", 100, "available", lot_id=1, expires_in_days=20)
+    one_point.remaining = 1
+    account = account_with(one_point)
+    at = T0 + timedelta(days=20)
+    account.settle(at, Source("sweep", "daily", at))
+    assert (one_point.remaining, balances(account)) == (0, (0, 0, 0))

@@ -57,3 +57,15 @@ def test_a_rate_on_less_than_one_point_s_worth_gives_nothing() -> None:
 def test_a_rate_on_a_negative_total_gives_nothing_rather_than_taking_points() -> None:
     credit = Occurrence(kind="purchase", source_id="S3", occurred_at=AT, total=Decimal("-50"))
     assert resolve_points([decision("base", AwardPoints(rate=Decimal("1")))], credit) == {0: 0}
+
+
+def test_a_multiplier_of_nothing_or_below_one_adds_nothing() -> None:
+    decisions = [
+        decision("base", AwardPoints(rate=Decimal("1"), lines_only=True)),  # no line matched
+        decision("gold", MultiplyPoints(Decimal("1.5"), ("base",))),
+        decision("half", MultiplyPoints(Decimal("0.5"), ("base",))),
+    ]
+    assert resolve_points(decisions, SALE) == {0: 0, 1: 0, 2: 0}
+    halved = [decision("base", AwardPoints(fixed=100)),
+              decision("half", MultiplyPoints(Decimal("0.5")))]
+    assert resolve_points(halved, SALE) == {0: 100, 1: 0}
