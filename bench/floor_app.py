@@ -35,10 +35,10 @@ from loyalty.domain.effects import resolve_points
 from loyalty.domain.model import EvaluationInput, Member, MemberStats
 from loyalty.engine import build_rulebook, read_rule_dir
 from loyalty.services.context import ServiceContext
-from loyalty.services.outcome import decision_view, voucher_code
+from loyalty.services.decide import decision_view, voucher_code
+from loyalty.services.occurrences import purchase_occurrence
 from loyalty.services.rulebooks import RuleBookProvider
 from loyalty.services.timing import iso
-from loyalty.services.transactions import purchase_occurrence
 
 RULES_DIR = Path(__file__).resolve().parents[1] / "rules"
 ENROLLED_AT = datetime(2025, 3, 1, tzinfo=UTC)

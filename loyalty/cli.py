@@ -42,7 +42,7 @@ def main() -> None:
 @main.command()
 def init() -> None:
     """Create or upgrade the database schema, then activate the bundled rules if none are."""
-    from loyalty.services.rules import bootstrap
+    from loyalty.services.versions import bootstrap
     from loyalty.store.migrate import upgrade
 
     ctx = _context()
@@ -188,12 +188,16 @@ def parse_as_of(text: str) -> datetime:
               help="K/N: sweep only members whose bucket % N == K-1, in parallel with others.")
 @click.option("--batch-size", default=2000, show_default=True, type=int)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def sweep(as_of: str, shard: str, batch_size: int, quiet: bool) -> None:
+@click.option("--allow-future", is_flag=True,
+              help="Run even when --as-of is more than the future tolerance "
+                   "(LOYALTY_FUTURE_TOLERANCE_HOURS) ahead of now.")
+def sweep(as_of: str, shard: str, batch_size: int, quiet: bool, allow_future: bool) -> None:
     """Run every time-based behaviour as of a date: points activation and expiry, tier
-    requalification, VIP, lifecycle stages and win-back, birthdays. Idempotent; resumable."""
+    requalification, VIP, lifecycle stages and win-back, birthdays. Idempotent; resumable.
+    A date more than the future tolerance ahead is refused (exit 2) without --allow-future."""
     from loyalty.services.sweep import Shard, run_sweep
     from loyalty.services.sweep.phases import default_phases
-    from loyalty.services.sweep.runner import remaining_work
+    from loyalty.services.sweep.runner import ahead_problem, remaining_work
 
     try:
         part = Shard.parse(shard)
@@ -201,14 +205,21 @@ def sweep(as_of: str, shard: str, batch_size: int, quiet: bool) -> None:
         raise click.BadParameter(str(error)) from error
     instant = parse_as_of(as_of)
     ctx = _context()
+    problem = None if allow_future else ahead_problem(ctx, instant, ctx.clock(), name="--as-of",
+                                                      allow="--allow-future")
+    if problem:
+        click.echo(f"error: {problem}", err=True)
+        sys.exit(2)
     if quiet:
-        report = run_sweep(ctx, instant, shard=part, batch_size=batch_size)
+        report = run_sweep(ctx, instant, shard=part, batch_size=batch_size,
+                           allow_future=allow_future)
     else:
         names = [phase.name for phase in default_phases(ctx.rules.current())]
         total = remaining_work(ctx, instant, part, names)  # after a resume: what is left
         with click.progressbar(length=total, label=f"sweep {shard} as of {instant}",
                                file=sys.stderr) as bar:
             report = run_sweep(ctx, instant, shard=part, batch_size=batch_size,
+                               allow_future=allow_future,
                                progress=lambda _phase, n: bar.update(n))
     click.echo(json.dumps(report, indent=2))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -188,8 +188,9 @@ def explain_command(event_file: str | None, transaction_id: str | None, event_id
 
     The event is a JSON file (--event) or a stored purchase or event (--transaction-id,
     --event-id); the member is a JSON file (--member, --stats) or a stored member
-    (--member-id). Rules: --rules DIR, else --version N, else with ids the version in force,
-    else the rules folder.
+    (--member-id). Rules: --rules DIR, else --version N, else for a stored purchase or event
+    the version that recorded it, for a stored member the version in force, else the rules
+    folder. A stored purchase or event is decided as its member stood just before it.
     """
     from loyalty.services import rules as service
 
@@ -207,21 +208,24 @@ def explain_command(event_file: str | None, transaction_id: str | None, event_id
     notes: list[str] = []
     files = None
     try:
-        if event_file is not None:
-            occurrence = _from_json(event_file, occurrence_from_json)
-        else:
+        if rules_dir is not None or not stored:
+            files = read_rule_dir(rules_dir or "rules")
+        if event_file is None:
             occurrence, owner, notes = service.stored_occurrence(
                 ctx, transaction_id=transaction_id, event_id=event_id)
             if member_id is not None and member_id != owner:
                 _fail(f"that {occurrence.kind} belongs to member {owner}, not {member_id}", 2)
-            if member_file is None:
-                member_id = owner
-        if rules_dir is not None or not stored:
-            files = read_rule_dir(rules_dir or "rules")
-        book = service.rule_book(ctx, version=version, files=files)
-        if member_id is not None:
+        else:
+            occurrence = _from_json(event_file, occurrence_from_json)
+        if event_file is None and member_file is None:  # as its member stood then
+            book = (service.rule_book(ctx, version=version, files=files)
+                    if files is not None or version is not None else None)
+            result = service.explain_stored(ctx, str(transaction_id or event_id), book)
+        elif member_id is not None:
+            book = service.rule_book(ctx, version=version, files=files)
             result = service.explain_member(ctx, book, member_id, occurrence)
         else:
+            book = service.rule_book(ctx, version=version, files=files)
             data = EvaluationInput(
                 occurrence,
                 _from_json(member_file, member_from_json),
@@ -265,3 +269,90 @@ def show_command(version: int, file: str | None) -> None:
     for name in sorted(files) if file is None else [file]:
         click.echo(f"# ---- {name}")
         click.echo(files[name].rstrip("\n"))
+
+
+def _bound(text: str, *, end: bool) -> datetime:
+    """An ISO date (the start, or with `end` the last instant, of that day in UTC) or an ISO
+    instant with its offset."""
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            return datetime.combine(day, time.max if end else time.min, UTC)
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as error:
+        raise click.BadParameter(f"not an ISO date or instant: {text!r}") from error
+    if value.tzinfo is None:
+        raise click.BadParameter("an instant needs its UTC offset, e.g. 2026-11-20T00:00+08:00")
+    return value
+
+
+@rules.command("backtest")
+@click.argument("draft_dir", type=click.Path(file_okay=False))
+@click.option("--from", "start", required=True,
+              help="First day (ISO date, from 00:00 UTC) or instant of the period.")
+@click.option("--to", "end", required=True,
+              help="Last day (ISO date, to 23:59:59 UTC) or instant of the period.")
+@click.option("--against", type=int,
+              help="Compare with stored version N (default: the versions that were in force).")
+@click.option("--ignore-windows", is_flag=True,
+              help="Evaluate the draft's rules as if their from/until dates covered the period.")
+@click.option("--shard", default="1/1", show_default=True,
+              help="K/N: only members whose bucket %% N == K-1 (run shards in parallel).")
+@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Split the members into this many shards replayed side by side in as many "
+                   "processes, then merge their reports.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "html"]),
+              default="table", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False), help="Write the report to a file.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def backtest_command(draft_dir: str, start: str, end: str, against: int | None,
+                     ignore_windows: bool, shard: str, jobs: int, fmt: str,
+                     output: str | None, quiet: bool) -> None:
+    """Replay the recorded purchases, returns and events of a period against the draft rules
+    in DRAFT_DIR and against the rules in force, and report what the draft would have cost.
+    Nothing is written. Exit status 1 when the draft has problems, 2 on bad options."""
+    from loyalty.services.backtest import Backtest, backtest_parallel
+    from loyalty.services.backtest_report import render_html, render_json, render_table
+    from loyalty.store.history import HistoryFilter, HistoryReader
+
+    try:
+        files = read_rule_dir(draft_dir)
+        index, _, count = shard.partition("/")
+        which = HistoryFilter(shard_index=int(index), shard_count=int(count or 1))
+        if not 1 <= which.shard_index <= which.shard_count <= 1024:
+            raise ValueError
+    except FileNotFoundError as error:
+        _fail(str(error), 2)
+    except ValueError:
+        _fail(f"--shard must be K/N with 1 <= K <= N <= 1024, not {shard!r}", 2)
+    if jobs > 1 and which.shard_count > 1:
+        _fail("give --shard or --jobs, not both", 2)
+    ctx = _context()
+    period: dict[str, Any] = {
+        "start": _bound(start, end=False), "end": _bound(end, end=True), "against": against,
+        "ignore_windows": ignore_windows, "label": f"{Path(draft_dir).name}/"}
+    try:
+        if jobs > 1:
+            click.echo(f"backtest: {jobs} shards side by side", err=True)
+            report = backtest_parallel(ctx, files, jobs=jobs, **period)
+        elif quiet:
+            report = Backtest(ctx, files, which=which, **period).run()
+        else:
+            run = Backtest(ctx, files, which=which, **period)
+            total = HistoryReader(ctx.engine, which).count()
+            with click.progressbar(length=total, label="backtest", file=sys.stderr) as bar:
+                report = run.run(bar.update)
+    except click.BadParameter:
+        raise
+    except RulesInvalid as error:
+        _fail(error.message, 1, error.details.get("problems", []))
+    except LoyaltyError as error:
+        details = error.details.get("fields", {})
+        _fail(" ".join([error.message, *(m for ms in details.values() for m in ms)]), 2)
+    render = {"table": render_table, "json": render_json, "html": render_html}[fmt]
+    text = render(report)
+    if output is not None:
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"backtest report written to {output}", err=True)
+    else:
+        click.echo(text, nl=False)

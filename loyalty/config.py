@@ -24,6 +24,7 @@ class Settings:
     page_size: int = 50
     default_region: str = "CN"
     future_tolerance_hours: float = 24.0
+    dry_run_horizon_days: float = 90.0
     auto_migrate: bool = True
     sqlite_background_checkpoints: bool = True
 

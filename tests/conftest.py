@@ -89,16 +89,21 @@ def _template_db(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(path)
 
 
+def emptied(url: str) -> str:
+    """The PostgreSQL database at `url` with every table emptied."""
+    engine = make_engine(url)
+    names = ", ".join(table.name for table in metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return url
+
+
 @pytest.fixture
 def database_url(_template_db: str, tmp_path: Path) -> str:
     """A database with the current schema and no rows."""
     if on_postgres():
-        engine = make_engine(_template_db)
-        names = ", ".join(table.name for table in metadata.sorted_tables)
-        with engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        engine.dispose()
-        return _template_db
+        return emptied(_template_db)
     target = tmp_path / "loyalty.db"
     shutil.copyfile(_template_db, target)
     return f"sqlite:///{target}"

@@ -22,9 +22,12 @@ class Sweeps(MethodView):
     @require_roles("admin")
     @blp.arguments(rq.SweepSchema(), as_kwargs=True)
     @blp.response(201, rs.SweepReport)
-    def post(self, as_of: Any, shard: Shard | None, batch_size: int) -> dict[str, Any]:
-        """Run the sweep as of an instant (idempotent: a second run changes nothing)."""
-        return run_sweep(service_context(), as_of, shard=shard, batch_size=batch_size)
+    def post(self, as_of: Any, shard: Shard | None, batch_size: int,
+             allow_future: bool) -> dict[str, Any]:
+        """Run the sweep as of an instant (idempotent: a second run changes nothing); an
+        `as_of` more than the future tolerance ahead is refused unless `allow_future`."""
+        return run_sweep(service_context(), as_of, shard=shard, batch_size=batch_size,
+                         allow_future=allow_future)
 
 
 @blp.route("/reports/overview")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from flask import Response
 from flask.views import MethodView
 
 from loyalty.api.auth import current_key, require_roles
@@ -12,7 +14,11 @@ from loyalty.api.parsing import Blueprint
 from loyalty.api.schemas import requests as rq
 from loyalty.api.schemas import responses as rs
 from loyalty.domain.commands import RecordEvent, RecordTransaction
+from loyalty.services import backtest as backtests
 from loyalty.services import rules
+from loyalty.services.backtest_report import render_html
+from loyalty.services.sweep import Shard
+from loyalty.store.history import HistoryFilter
 
 blp = Blueprint("rules", __name__, description="Rule files marketing edits")
 
@@ -38,6 +44,26 @@ class ExplainRules(MethodView):
     ) -> dict[str, Any]:
         """Which rules would fire for this member and event, and why; nothing is recorded."""
         return rules.explain(service_context(), member_id, event, files)
+
+
+@blp.route("/rules/backtests")
+class Backtests(MethodView):
+    @require_roles("marketing")
+    @blp.arguments(rq.BacktestSchema(), as_kwargs=True)
+    @blp.response(200, rs.BacktestReport)
+    @blp.alt_response(200, description="The report as a page with charts (format html).",
+                      content_type="text/html", success=True)
+    def post(self, files: dict[str, str], from_: datetime, to: datetime, against: int | None,
+             ignore_windows: bool, shard: Shard | None, format: str) -> Any:
+        """Replay a recorded period against draft rules and the rules in force (or version
+        `against`), and report what the draft would have cost. Nothing is written."""
+        which = HistoryFilter() if shard is None else HistoryFilter(
+            shard_index=shard.index, shard_count=shard.count)
+        report = backtests.backtest(service_context(), files, start=from_, end=to, against=against,
+                          ignore_windows=ignore_windows, which=which)
+        if format == "html":
+            return Response(render_html(report), mimetype="text/html")
+        return report
 
 
 @blp.route("/rules/activate")

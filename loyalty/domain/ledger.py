@@ -22,7 +22,7 @@ SHORTFALL_RULE = "points.shortfall"
 FAR_FUTURE = datetime.max
 
 
-@dataclass
+@dataclass(slots=True)
 class Lot:
     """Points earned together; `remaining` shrinks as they are spent, clawed back or expire."""
 
@@ -53,7 +53,7 @@ class Lot:
         )
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
     """One append-only ledger line."""
 

@@ -7,6 +7,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal
 
+#: The lifecycle stages the daily sweep puts members in (see services/sweep/lifecycle.py).
+LIFECYCLE_STAGES = ("new", "active", "declining", "lapsed", "churned")
+#: The channels of a programme that does not list its own in program.yaml.
+DEFAULT_CHANNELS = ("store", "web", "app", "phone", "desk")
+#: The types an event attribute may be declared with.
+ATTRIBUTE_TYPES = ("number", "money", "word", "yes/no", "date", "list")
+
 
 @dataclass(frozen=True)
 class PointsPolicy:
@@ -107,13 +114,57 @@ class RewardDef:
 
 
 @dataclass(frozen=True)
+class AttributeDef:
+    """A detail an event carries: its name, its type, and for a word the words it may be."""
+
+    name: str
+    type: str
+    values: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EventDef:
+    """A type of event and the attributes it carries."""
+
+    event_type: str
+    attributes: tuple[AttributeDef, ...] = ()
+
+    def attribute(self, name: str) -> AttributeDef | None:
+        for attribute in self.attributes:
+            if attribute.name == name:
+                return attribute
+        return None
+
+
+@dataclass(frozen=True)
 class ProgramPolicy:
+    """What program.yaml and rewards.yaml declare; `stores` None means any store."""
+
     currency: str = "CNY"
+    #: what one point costs the business, in `currency` (None: not declared)
+    point_value: Decimal | None = None
     points: PointsPolicy = field(default_factory=PointsPolicy)
     tiers: TierLadder | None = None
     lifecycle: LifecyclePolicy = field(default_factory=LifecyclePolicy)
     vip: VipPolicy = field(default_factory=VipPolicy)
     rewards: tuple[RewardDef, ...] = ()
+    channels: tuple[str, ...] = DEFAULT_CHANNELS
+    stores: tuple[str, ...] | None = None
+    events: tuple[EventDef, ...] = ()
+    #: whether program.yaml has an `events:` block; a programme written before attributes
+    #: were declared has none, and its tills' attributes stay free-form (unchecked)
+    declares_events: bool = False
+
+    @property
+    def tier_names(self) -> tuple[str, ...]:
+        return tuple(level.tier for level in self.tiers.levels) if self.tiers else ()
+
+    def declared_event(self, event_type: str) -> EventDef | None:
+        """The event type as program.yaml declares it, None when it does not."""
+        for event in self.events:
+            if event.event_type == event_type:
+                return event
+        return None
 
     def reward(self, reward_id: str) -> RewardDef | None:
         for reward in self.rewards:

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from loyalty.domain.policy import AttributeDef, EventDef
 from loyalty.engine.syntax import Compare, Condition, Lines, RuleDef
-from loyalty.engine.vocabulary import fact_type, is_line_fact
+from loyalty.engine.vocabulary import ATTRIBUTE_PREFIXES, EVENT_ATTRIBUTES, fact_type, is_line_fact
 
 MAX_RULES_PER_RULESET = 400
 #: A rule every fact ("f": 1) starts to match and none completes (no fact has "f": 2): it never
@@ -31,6 +32,8 @@ GROUP_SIZE = 20
 LINE_COUNT = "event_line_count"
 _ORDER_OPS = {"above": "$gt", "at_least": "$gte", "below": "$lt", "at_most": "$lte"}
 _NEGATED_ORDER = {"above": "$lte", "at_least": "$lt", "below": "$gte", "at_most": "$gt"}
+#: Fact types whose words compare without regard to case.
+WORD_TYPES = ("text", "list", "attribute")
 
 
 @dataclass
@@ -40,6 +43,8 @@ class FieldSpec:
     paths: set[str] = field(default_factory=set)
     prefixes: dict[str, set[int]] = field(default_factory=dict)
     line_rules: list[str] = field(default_factory=list)
+    attributes: dict[str, AttributeDef] = field(default_factory=dict)
+    """The event attributes read, as the set's event type declares them."""
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,9 @@ class CompiledSet:
     fields: FieldSpec
     groups: int
     line_groups: int
-    plans: dict[bool, list[tuple[str, str, str, tuple[int, ...]]]] = field(default_factory=dict)
+    plans: dict[bool, list[tuple[str, str, str, tuple[int, ...], AttributeDef | None]]] = field(
+        default_factory=dict
+    )
     owners: dict[str, RuleDef] = field(default_factory=dict)
     """The rule file rule behind each engine rule (a shared line test: the first that used it)."""
 
@@ -93,9 +100,19 @@ def to_engine(value: Any) -> Any:
     return value
 
 
+def fold(value: Any) -> Any:
+    """Words casefolded (one by one in a tuple), so that they compare without regard to case."""
+    if isinstance(value, str):
+        return value.casefold()
+    if isinstance(value, tuple):
+        return tuple(fold(item) for item in value)
+    return value
+
+
 class _Compiler:
-    def __init__(self, spec: FieldSpec) -> None:
+    def __init__(self, spec: FieldSpec, event: EventDef | None) -> None:
         self.spec = spec
+        self.event = event
         self.line_rules: dict[str, str] = {}
         self.line_definitions: dict[str, dict[str, Any]] = {}
         self.owners: dict[str, RuleDef] = {}
@@ -138,28 +155,40 @@ class _Compiler:
         return _join("$and", [{"$gt": {LINE_COUNT: 0}}, {f"{key}_miss": 0}])
 
     def compare(self, c: Compare, negated: bool) -> dict[str, Any]:
-        ftype = fact_type(c.path) or ""
+        ftype = c.kind or fact_type(c.path) or ""
         self.spec.paths.add(c.path)
+        self.declare(c.path)
         sample = c.value[0] if isinstance(c.value, tuple) else c.value
         numeric = ftype == "attribute" and isinstance(sample, Decimal)
         key = field_key(c.path, numeric)
+        value = fold(c.value) if ftype in WORD_TYPES else c.value
         if c.op == "exists":
-            present = c.value != negated
+            present = value != negated
             return {"$ex" if present else "$nex": {key: 1}}
         if c.op == "contains":
-            value = to_engine(c.value)
-            if negated:
-                return {"$iall": {key: {"$neq": {"$i": value}}}}
-            return {"$iany": {key: {"$i": value}}}
-        if c.op == "starts_with":
-            length = len(c.value)
+            value = to_engine(value)
+            test = {"$iall": {key: {"$neq": {"$i": value}}}} if negated else {
+                "$iany": {key: {"$i": value}}}
+        elif c.op == "starts_with":
+            length = len(value)
             self.spec.prefixes.setdefault(c.path, set()).add(length)
-            test = _test(f"{key}__p{length}", "$neq" if negated else None, c.value)
+            test = _test(f"{key}__p{length}", "$neq" if negated else None, value)
         else:
-            test = self.test(key, c.op, c.value, negated)
-        if negated and ftype not in ("list", "yes/no") and not is_line_fact(c.path):
+            test = self.test(key, c.op, value, negated)
+        # a negated test holds when the fact is unknown; lists and yes/no facts are always known,
+        # except the attributes an event may come without
+        always_known = ftype in ("list", "yes/no") and not c.path.startswith(ATTRIBUTE_PREFIXES)
+        if negated and not always_known and not is_line_fact(c.path):
             return _join("$or", [{"$nex": {key: 1}}, test])
         return test
+
+    def declare(self, path: str) -> None:
+        """Remember how the set's event type declares an event attribute a rule reads."""
+        if self.event is None or not path.startswith(EVENT_ATTRIBUTES):
+            return
+        attribute = self.event.attribute(path.removeprefix(EVENT_ATTRIBUTES))
+        if attribute is not None:
+            self.spec.attributes[path] = attribute
 
     def test(self, key: str, op: str, value: Any, negated: bool) -> dict[str, Any]:
         if op in _ORDER_OPS:
@@ -199,10 +228,13 @@ def _join(op: str, parts: list[dict[str, Any]]) -> dict[str, Any]:
     return flat[0] if len(flat) == 1 else {op: flat}
 
 
-def compile_event(event_type: str, rules: list[RuleDef], version: str) -> CompiledSet:
-    """Compile the rules reacting to one event type (already in application order)."""
+def compile_event(
+    event_type: str, rules: list[RuleDef], version: str, event: EventDef | None = None
+) -> CompiledSet:
+    """Compile the rules reacting to one event type (already in application order); `event`
+    declares the attributes events of this type carry."""
     spec = FieldSpec(paths={"event.date"})
-    compiler = _Compiler(spec)
+    compiler = _Compiler(spec, event)
     definition: dict[str, Any] = {}
     targets: dict[str, Target] = {}
     for index, rule in enumerate(rules):

@@ -1,19 +1,32 @@
-"""Turning a snapshot into the facts asserted into a compiled ruleset."""
+"""Turning a snapshot into the facts asserted into a compiled ruleset.
+
+This is the one place facts reach the engine: words are casefolded here (and the words of
+conditions in the compiler), so they compare without regard to case; an event attribute is
+read as the type its event declares, and left unknown when it is not declared or not of that
+type.
+"""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
+from loyalty.domain.attributes import BadValue, read_value
 from loyalty.domain.model import EvaluationInput
+from loyalty.domain.policy import AttributeDef
 from loyalty.engine.compiler import LINE_COUNT, CompiledSet, field_key, number_key, to_engine
 from loyalty.engine.vocabulary import (
+    EVENT_ATTRIBUTES,
     attribute_number,
     attribute_text,
+    date_number,
     fact_type,
     is_line_fact,
     line_facts,
     snapshot_facts,
 )
+
+Plan = list[tuple[str, str, str, tuple[int, ...], AttributeDef | None]]
 
 LIST_FILLER = ""
 
@@ -48,37 +61,54 @@ def context_fact(
 
 
 def _put(fact: dict[str, Any], values: dict[str, Any], compiled: CompiledSet, lines: bool) -> None:
-    for path, key, ftype, prefixes in _plan(compiled, lines):
+    for path, key, ftype, prefixes, attribute in _plan(compiled, lines):
         value = values.get(path)
-        if ftype == "attribute":
+        if attribute is not None:
+            value = declared_value(attribute, value)
+        elif path.startswith(EVENT_ATTRIBUTES):
+            continue  # not an attribute of this type of event: unknown
+        elif ftype == "attribute":
             text, number = attribute_text(value), attribute_number(value)
             if text is not None:
-                fact[key] = text
+                fact[key] = text.casefold()
             if number is not None:
                 fact[number_key(key)] = float(number)
             continue
         if value is None:
             continue
-        if ftype == "list":
-            fact[key] = [str(item) for item in value] + [LIST_FILLER]
+        if isinstance(value, list | tuple):
+            fact[key] = [str(item).casefold() for item in value] + [LIST_FILLER]
+        elif isinstance(value, str):
+            fact[key] = value.casefold()
         else:
             fact[key] = to_engine(value)
         for length in prefixes:
-            fact[f"{key}__p{length}"] = str(value)[:length]
+            fact[f"{key}__p{length}"] = str(value).casefold()[:length]
 
 
-def _plan(compiled: CompiledSet, lines: bool) -> list[tuple[str, str, str, tuple[int, ...]]]:
-    """The (path, key, type, prefix lengths) a compiled set reads, computed once."""
+def declared_value(attribute: AttributeDef, raw: Any) -> Any:
+    """An event attribute as its declared type (a date as a number); None when it is not."""
+    try:
+        value = read_value(attribute, raw)
+    except BadValue:
+        return None
+    return date_number(value) if isinstance(value, date) else value
+
+
+def _plan(compiled: CompiledSet, lines: bool) -> Plan:
+    """The (path, key, type, prefix lengths, declared attribute) a compiled set reads, computed
+    once."""
     cached = compiled.plans.get(lines)
     if cached is not None:
         return cached
     spec = compiled.fields
-    plan = [
+    plan: Plan = [
         (
             path,
             field_key(path),
             fact_type(path) or "",
             tuple(sorted(spec.prefixes.get(path, ()))),
+            spec.attributes.get(path),
         )
         for path in sorted(spec.paths)
         if is_line_fact(path) == lines

@@ -6,6 +6,8 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from loyalty.domain.policy import AttributeDef
+from loyalty.engine.known_values import ATTRIBUTE_FACT_TYPES, KnownValues
 from loyalty.engine.loader import key_line, line_of
 from loyalty.engine.problems import Reporter, did_you_mean
 from loyalty.engine.syntax import (
@@ -20,6 +22,7 @@ from loyalty.engine.syntax import (
 )
 from loyalty.engine.vocabulary import (
     ATTRIBUTE_PREFIXES,
+    EVENT_ATTRIBUTES,
     FACTS,
     WEEKDAYS,
     date_number,
@@ -107,6 +110,15 @@ def _parse_compare(
     if not in_lines and is_line_fact(path):
         report.add(fact_line, f"'{path}' describes one line: use it inside any_line or all_lines")
         return None
+    known = report.known or KnownValues()
+    attribute: AttributeDef | None = None
+    if path.startswith(EVENT_ATTRIBUTES):
+        declared = known.attribute(path.removeprefix(EVENT_ATTRIBUTES), report.events)
+        if isinstance(declared, str):
+            report.add(fact_line, declared)
+            return None
+        if declared is not None:
+            attribute, ftype = declared, ATTRIBUTE_FACT_TYPES[declared.type]
     ops = [key for key in node if key != "fact"]
     for key in ops:
         if key not in OPERATORS:
@@ -120,10 +132,13 @@ def _parse_compare(
         return None
     op = ops[0]
     op_line = key_line(node, op, line)
-    if op not in OPERATORS_BY_TYPE[ftype]:
-        allowed = ", ".join(OPERATORS_BY_TYPE[ftype])
+    allowed = OPERATORS_BY_TYPE[ftype]
+    if attribute is not None and "exists" not in allowed:
+        allowed = (*allowed, "exists")  # an event may come without an attribute
+    if op not in allowed:
+        kind = f"{attribute.type} attribute" if attribute is not None else f"{ftype} fact"
         report.add(
-            op_line, f"'{op}' cannot be used on {ftype} fact '{path}' (use one of: {allowed})"
+            op_line, f"'{op}' cannot be used on {kind} '{path}' (use one of: {', '.join(allowed)})"
         )
         return None
     try:
@@ -131,7 +146,11 @@ def _parse_compare(
     except _Bad as error:
         report.add(op_line, f"wrong type for '{path}' {op}: {error}")
         return None
-    return Compare(path, op, value)
+    problem = known.value_problem(path, op, value, report.events, attribute)
+    if problem is not None:
+        report.add(op_line, problem)
+        return None
+    return Compare(path, op, value, ftype if attribute is not None else None, op_line)
 
 
 def _operand(path: str, ftype: str, op: str, raw: Any) -> Any:
@@ -160,6 +179,8 @@ def _scalar(path: str, ftype: str, op: str, raw: Any) -> Any:
     numeric_op = op in ("above", "at_least", "below", "at_most", "between")
     if ftype == "money":
         return _number(raw, "an amount of money, like 1000 or 99.50")
+    if ftype == "number":
+        return _number(raw, "a number, like 3 or 4.5")
     if ftype == "integer":
         if isinstance(raw, bool) or not isinstance(raw, int):
             raise _Bad(f"expected a whole number, got {raw!r}")

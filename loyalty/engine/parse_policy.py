@@ -1,4 +1,5 @@
-"""Reading program.yaml (points, tiers, lifecycle, VIP) and rewards.yaml (the catalogue)."""
+"""Reading program.yaml (points, tiers, lifecycle, VIP, channels, stores, events) and
+rewards.yaml (the catalogue)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from loyalty.domain.policy import (
+    DEFAULT_CHANNELS,
     LifecyclePolicy,
     PointsPolicy,
     ProgramPolicy,
@@ -17,6 +19,7 @@ from loyalty.domain.policy import (
 )
 from loyalty.engine.loader import key_line, line_of
 from loyalty.engine.parse_effects import node_lines
+from loyalty.engine.parse_values import VALUE_KEYS, parse_events, parse_words
 from loyalty.engine.problems import Reporter, did_you_mean
 
 METRICS = (
@@ -57,8 +60,25 @@ _SECTIONS: dict[str, dict[str, Any]] = {
     "vip": {"metric": METRICS, "top_percent": Decimal, "min_value": Decimal, "tiers": list,
             "tags": list},
 }
-PROGRAM_KEYS = ("currency", *_SECTIONS)
+PROGRAM_KEYS = ("currency", "point_value", *_SECTIONS, *VALUE_KEYS)
 REWARD_KEYS = ("id", "name", "kind", "points_cost", "stock", "from", "until", "description")
+
+
+def _point_value(doc: dict[str, Any], report: Reporter) -> Decimal | None:
+    """What one point costs the business, in the programme currency (backtests price points
+    with it); None when not declared."""
+    raw = doc.get("point_value")
+    if raw is None:
+        return None
+    try:
+        value = Decimal(str(raw))
+    except ArithmeticError:
+        value = Decimal("-1")
+    if isinstance(raw, bool) or not value.is_finite() or value < 0:
+        report.add(key_line(doc, "point_value"),
+                   f"point_value is an amount of money per point, like 0.01, not {raw!r}")
+        return None
+    return value
 
 
 def parse_program(doc: Any, report: Reporter) -> ProgramPolicy:
@@ -75,6 +95,7 @@ def parse_program(doc: Any, report: Reporter) -> ProgramPolicy:
     if not isinstance(currency, str) or len(currency) != 3:
         report.add(key_line(doc, "currency"), f"currency is a 3-letter code, not {currency!r}")
         currency = "CNY"
+    point_value = _point_value(doc, report)
     sections = {
         name: _section(name, doc.get(name), report, key_line(doc, name)) for name in _SECTIONS
     }
@@ -99,10 +120,15 @@ def parse_program(doc: Any, report: Reporter) -> ProgramPolicy:
         lifecycle.pop("visits_drop_percent")
     return ProgramPolicy(
         currency=currency,
+        point_value=point_value,
         points=PointsPolicy(**sections["points"]),
         tiers=ladder,
         lifecycle=LifecyclePolicy(**lifecycle),
         vip=VipPolicy(**vip),
+        channels=parse_words(doc, "channels", report) or DEFAULT_CHANNELS,
+        stores=parse_words(doc, "stores", report),
+        events=parse_events(doc, report),
+        declares_events="events" in doc,
     )
 
 

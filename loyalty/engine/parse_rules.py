@@ -6,12 +6,12 @@ import re
 from datetime import date, datetime
 from typing import Any
 
+from loyalty.engine.known_values import KnownValues
 from loyalty.engine.loader import key_line, line_of
 from loyalty.engine.parse_conditions import parse_condition
 from loyalty.engine.parse_effects import node_lines, parse_effects, parse_limit
 from loyalty.engine.problems import Reporter, did_you_mean
 from loyalty.engine.syntax import RuleDef
-from loyalty.engine.vocabulary import KNOWN_EVENTS
 
 RULESET_KEYS = ("ruleset", "description", "on", "rules")
 RULE_KEYS = (
@@ -49,6 +49,7 @@ def parse_ruleset(doc: Any, report: Reporter) -> tuple[str | None, list[RuleDef]
     if "description" in doc and not isinstance(doc["description"], str):
         report.add(key_line(doc, "description"), "'description' must be text")
     events = _parse_events(doc.get("on"), report, key_line(doc, "on", 1))
+    report.events = events
     rules_node = doc.get("rules")
     if not isinstance(rules_node, list):
         report.add(key_line(doc, "rules", 1), "'rules' needs a list of rules")
@@ -71,16 +72,22 @@ def _parse_events(node: Any, report: Reporter, line: int | None) -> tuple[str, .
             "'on' lists the events the rules react to, e.g. [purchase]",
         )
         return ()
+    known = (report.known or KnownValues()).event_names
     events: list[str] = []
     for item, at in zip(node, node_lines(node, line), strict=True):
         if not isinstance(item, str) or not NAME.match(item) or "-" in item:
             report.add(
                 at,
                 f"unknown event {item!r}: use a lowercase name like purchase"
-                + did_you_mean(str(item), KNOWN_EVENTS),
+                + did_you_mean(str(item), known),
             )
-        elif item not in KNOWN_EVENTS and did_you_mean(item, KNOWN_EVENTS):
-            report.add(at, f"unknown event '{item}'" + did_you_mean(item, KNOWN_EVENTS))
+        elif item not in known:
+            report.add(
+                at,
+                f"unknown event '{item}'"
+                + (did_you_mean(item, known) or ": declare your own events under events: in "
+                   "program.yaml"),
+            )
         elif item not in events:
             events.append(item)
     return tuple(events)

@@ -8,15 +8,16 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import PurePath
 
-from loyalty.domain.decisions import Decision, GrantReward, MultiplyPoints, SetTier
+from loyalty.domain.attributes import event_def
+from loyalty.domain.decisions import Decision, GrantReward, IssueOffer, MultiplyPoints, SetTier
 from loyalty.domain.errors import RulesInvalid
 from loyalty.domain.model import EvaluationInput, Line, Member, MemberStats, Occurrence
-from loyalty.domain.policy import ProgramPolicy
+from loyalty.domain.policy import ProgramPolicy, RewardDef
 from loyalty.engine.compiler import (
     MAX_GROUPS_PER_RULE,
     MAX_RULES_PER_RULESET,
@@ -26,15 +27,17 @@ from loyalty.engine.compiler import (
 )
 from loyalty.engine.facts import context_fact, line_facts_for
 from loyalty.engine.host import ENGINE, Hit
+from loyalty.engine.known_values import KnownValues
 from loyalty.engine.loader import load_yaml, rules_content_hash
 from loyalty.engine.parse_policy import parse_program, parse_rewards
 from loyalty.engine.parse_rules import parse_ruleset
 from loyalty.engine.probe import WORKER
-from loyalty.engine.problems import Problem, Reporter
-from loyalty.engine.syntax import RuleDef
+from loyalty.engine.problems import Problem, Reporter, did_you_mean
+from loyalty.engine.syntax import RuleDef, compares
 
 logger = logging.getLogger(__name__)
 FOLDER = "(rule folder)"
+POLICY_FILES = ("program", "rewards")
 MAX_CACHED_PROBES = 4096
 _validated: OrderedDict[str, str | None] = OrderedDict()
 _validated_lock = threading.Lock()
@@ -50,8 +53,10 @@ class Analysis:
     compiled: dict[str, CompiledSet] = field(default_factory=dict)
 
 
-def analyse(files: Mapping[str, str], version: str = "check") -> Analysis:
-    """Read, check and compile a set of rule files, collecting every problem."""
+def analyse(files: Mapping[str, str], version: str = "check", *,
+            ignore_windows: bool = False) -> Analysis:
+    """Read, check and compile a set of rule files, collecting every problem; with
+    `ignore_windows` every rule is compiled as if its from/until dates were not there."""
     result = Analysis()
     result.problems.extend(_missing_files(files))
     docs: dict[str, object] = {}
@@ -62,39 +67,43 @@ def analyse(files: Mapping[str, str], version: str = "check") -> Analysis:
         if report.problems:
             unreadable.add(name)
         result.problems.extend(report.problems)
-    policy_parts: dict[str, object] = {}
+    result.policy = _policy(docs, result.problems)
+    known = KnownValues(result.policy)
     rulesets: dict[str, str] = {}
     declared: set[str] = set()
+    for name, doc in docs.items():
+        if PurePath(name).stem in POLICY_FILES or name in unreadable:
+            continue
+        report = Reporter(name, known=known)
+        ruleset, rules = parse_ruleset(doc, report)
+        if ruleset and ruleset in rulesets:
+            report.add(1, f"ruleset name '{ruleset}' is already used by {rulesets[ruleset]}")
+        elif ruleset:
+            rulesets[ruleset] = name
+        result.rules.extend(rules)
+        declared.update(report.declared)
+        result.problems.extend(report.problems)
+    result.problems.extend(_cross_check(result.rules, result.policy, declared))
+    if ignore_windows:
+        result.rules = [replace(rule, valid_from=None, valid_until=None)
+                        for rule in result.rules]
+    _compile(result, version)
+    return result
+
+
+def _policy(docs: Mapping[str, object], problems: list[Problem]) -> ProgramPolicy:
+    """The programme (program.yaml) with its catalogue (rewards.yaml), read before the rules."""
+    policy = ProgramPolicy()
+    rewards: tuple[RewardDef, ...] = ()
     for name, doc in docs.items():
         report = Reporter(name)
         stem = PurePath(name).stem
         if stem == "program":
-            policy_parts["program"] = parse_program(doc, report)
+            policy = parse_program(doc, report)
         elif stem == "rewards":
-            policy_parts["rewards"] = parse_rewards(doc, report)
-        elif name not in unreadable:
-            ruleset, rules = parse_ruleset(doc, report)
-            if ruleset and ruleset in rulesets:
-                report.add(1, f"ruleset name '{ruleset}' is already used by {rulesets[ruleset]}")
-            elif ruleset:
-                rulesets[ruleset] = name
-            result.rules.extend(rules)
-            declared.update(report.declared)
-        result.problems.extend(report.problems)
-    program = policy_parts.get("program")
-    policy = program if isinstance(program, ProgramPolicy) else ProgramPolicy()
-    rewards = policy_parts.get("rewards", ())
-    result.policy = ProgramPolicy(
-        currency=policy.currency,
-        points=policy.points,
-        tiers=policy.tiers,
-        lifecycle=policy.lifecycle,
-        vip=policy.vip,
-        rewards=rewards if isinstance(rewards, tuple) else (),
-    )
-    result.problems.extend(_cross_check(result.rules, result.policy, declared))
-    _compile(result, version)
-    return result
+            rewards = parse_rewards(doc, report)
+        problems.extend(report.problems)
+    return replace(policy, rewards=rewards)
 
 
 def _missing_files(files: Mapping[str, str]) -> list[Problem]:
@@ -146,12 +155,14 @@ def _cross_check(rules: list[RuleDef], policy: ProgramPolicy, declared: set[str]
                             )
                         )
             elif isinstance(effect, GrantReward) and policy.reward(effect.reward_id) is None:
+                hint = did_you_mean(effect.reward_id, [r.reward_id for r in policy.rewards])
                 problems.append(
                     Problem(
                         rule.file,
                         line,
                         rule.id,
-                        f"grant_reward names reward '{effect.reward_id}' not in rewards.yaml",
+                        f"grant_reward names reward '{effect.reward_id}' not in rewards.yaml"
+                        + hint,
                     )
                 )
             elif isinstance(effect, SetTier) and effect.tier not in tiers:
@@ -160,9 +171,29 @@ def _cross_check(rules: list[RuleDef], policy: ProgramPolicy, declared: set[str]
                         rule.file,
                         line,
                         rule.id,
-                        f"set_tier names tier '{effect.tier}' not in the ladder (program.yaml)",
+                        f"set_tier names tier '{effect.tier}' not in the ladder (program.yaml)"
+                        + did_you_mean(effect.tier, tiers),
                     )
                 )
+    return problems + _offers_presented(rules)
+
+
+def _offers_presented(rules: list[RuleDef]) -> list[Problem]:
+    """A rule testing for an offer code no rule of the set issues could never fire."""
+    issued = [effect.effect.offer_id for rule in rules for effect in rule.effects
+              if isinstance(effect.effect, IssueOffer)]
+    folded = {code.casefold() for code in issued}
+    problems: list[Problem] = []
+    for rule in rules:
+        for test in compares(rule.when):
+            if test.path != "offers.presented" or not isinstance(test.value, str):
+                continue
+            if test.value.casefold() not in folded:
+                problems.append(Problem(
+                    rule.file, test.line, rule.id,
+                    f"'offers.presented' can never hold '{test.value}': no rule issues that "
+                    "offer (issue_offer)" + did_you_mean(test.value, issued, ignore_case=True),
+                ))
     return problems
 
 
@@ -173,7 +204,7 @@ def _compile(result: Analysis, version: str) -> None:
             by_event.setdefault(event, []).append(rule)
     too_complex: set[str] = set()
     for event, rules in sorted(by_event.items()):
-        compiled = compile_event(event, rules, version)
+        compiled = compile_event(event, rules, version, event_def(result.policy, event))
         result.problems.extend(_too_complex(compiled, too_complex))
         size = len(rules) + len(compiled.fields.line_rules)
         if size > MAX_RULES_PER_RULESET:
@@ -262,9 +293,10 @@ def check_rules(files: Mapping[str, str]) -> list[Problem]:
     return analyse(files).problems
 
 
-def build_rulebook(files: Mapping[str, str], version: str) -> CompiledRuleBook:
+def build_rulebook(files: Mapping[str, str], version: str, *,
+                   ignore_windows: bool = False) -> CompiledRuleBook:
     """Check and compile a set of rule files; RulesInvalid lists every problem if any."""
-    result = analyse(files, version)
+    result = analyse(files, version, ignore_windows=ignore_windows)
     if result.problems:
         raise RulesInvalid(
             f"{len(result.problems)} problem(s) in the rule files",

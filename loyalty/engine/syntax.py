@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Union
 
@@ -25,6 +25,7 @@ OPERATORS = (
 _NUMBER_OPS = ("is", "is_not", "above", "at_least", "below", "at_most", "between", "in", "not_in")
 OPERATORS_BY_TYPE: dict[str, tuple[str, ...]] = {
     "money": (*_NUMBER_OPS, "exists"),
+    "number": (*_NUMBER_OPS, "exists"),
     "integer": (*_NUMBER_OPS, "exists"),
     "date": (*_NUMBER_OPS, "exists"),
     "text": ("is", "is_not", "in", "not_in", "starts_with", "exists"),
@@ -39,11 +40,17 @@ LINE_GROUPS = ("any_line", "all_lines")
 
 @dataclass(frozen=True)
 class Compare:
-    """`fact <op> value`; value is normalised (Decimal, int, str, bool, or a tuple of them)."""
+    """`fact <op> value`; value is normalised (Decimal, int, str, bool, or a tuple of them).
+
+    `kind` is the fact type of an event attribute, as the programme declares it; `line` is
+    where the test is written.
+    """
 
     path: str
     op: str
     value: Any
+    kind: str | None = None
+    line: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,17 @@ class Lines:
 
 
 Condition = Union[Compare, Group, Lines]  # noqa: UP007
+
+
+def compares(cond: Condition | None) -> list[Compare]:
+    """Every test of a condition, in the order written."""
+    if cond is None:
+        return []
+    if isinstance(cond, Compare):
+        return [cond]
+    if isinstance(cond, Lines):
+        return compares(cond.cond)
+    return [test for item in cond.items for test in compares(item)]
 
 
 @dataclass(frozen=True)

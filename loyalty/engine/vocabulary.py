@@ -27,7 +27,8 @@ KNOWN_EVENTS = (
     "vip_changed",
     "anniversary",
 )
-ATTRIBUTE_PREFIXES = ("event.attributes.", "member.attributes.")
+EVENT_ATTRIBUTES = "event.attributes."
+ATTRIBUTE_PREFIXES = (EVENT_ATTRIBUTES, "member.attributes.")
 ATTRIBUTE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,40}$")
 
 
@@ -58,7 +59,7 @@ _FACTS = [
     FactDef("line.amount", "money", "1999.00", "amount of one line (price x quantity)"),
     FactDef("member.tier", "text", "gold", "the member's tier"),
     FactDef("member.vip", "yes/no", "true", "whether the member is a VIP"),
-    FactDef("member.lifecycle_stage", "text", "growing", "new, growing, mature, declining..."),
+    FactDef("member.lifecycle_stage", "text", "active", "new, active, declining, lapsed, churned"),
     FactDef("member.age", "integer", "35", "age in years on the day of the event"),
     FactDef("member.birthday_month", "integer", "7", "month of birth, 1-12"),
     FactDef("member.birthday_day", "integer", "14", "day of the month of birth, 1-31"),

@@ -57,7 +57,8 @@ def enrol(ctx: ServiceContext, cmd: EnrolMember) -> Recorded:
             row = uow.members.get(member_id, lock=True)
             occurrence = Occurrence(kind="enrolment", source_id=f"enrolment:{member_id}",
                                     occurred_at=enrolled_at, channel=cmd.channel)
-            react(ctx, book, uow, row, occurrence)
+            react(ctx, book, uow, row, occurrence, origin="enrolment",
+                  stored_attributes={"tags": list(cmd.tags)})
             body = member_view(uow, member_id, enrolled_at)
             uow.commit()
             return Recorded(201, body)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from loyalty.domain.ledger import Account
-from loyalty.services.outcome import Outcome
+from loyalty.services.decide import Outcome
 from loyalty.store.uow import SqlUnitOfWork
 
 

@@ -6,22 +6,13 @@ from datetime import datetime
 from typing import Any
 
 from loyalty.domain.commands import Redeem
-from loyalty.domain.errors import InsufficientPoints, OutOfStock, RewardUnavailable, UnknownReward
-from loyalty.domain.ledger import Source
-from loyalty.domain.policy import RewardDef
 from loyalty.services.context import Recorded, ServiceContext
+from loyalty.services.decide import decide_redemption
 from loyalty.services.idempotent import run_idempotent
-from loyalty.services.outcome import voucher_code
-from loyalty.services.receipt import balance_view, save_account
+from loyalty.services.receipt import balance_view
+from loyalty.services.state import SqlState
 from loyalty.services.timing import iso
 from loyalty.store.uow import SqlUnitOfWork
-
-
-def _available(reward: RewardDef, as_of: datetime) -> bool:
-    day = as_of.date()
-    return (reward.valid_from is None or reward.valid_from <= day) and (
-        reward.valid_until is None or day <= reward.valid_until
-    )
 
 
 def catalogue(ctx: ServiceContext, as_of: datetime | None = None) -> list[dict[str, Any]]:
@@ -46,42 +37,16 @@ def redeem(ctx: ServiceContext, cmd: Redeem) -> Recorded:
     def run(uow: SqlUnitOfWork, member: Any) -> tuple[int, dict[str, Any]]:
         now = ctx.clock()
         at = cmd.occurred_at or now
-        reward = book.policy.reward(cmd.reward_id)
-        if reward is None:
-            raise UnknownReward(f"no reward {cmd.reward_id!r} in the catalogue",
-                                details={"reward_id": cmd.reward_id})
-        if reward.points_cost is None or not _available(reward, at):
-            raise RewardUnavailable(f"reward {cmd.reward_id!r} cannot be redeemed for points now",
-                                    details={"reward_id": cmd.reward_id})
-        cost = reward.points_cost * cmd.quantity
-        account = uow.ledger.account(member)
-        source = Source("redemption", cmd.redemption_id, at, rule_id=f"rewards.{reward.reward_id}",
-                        ruleset_version=book.version)
-        account.settle(at, source)
-        if account.available < cost:
-            raise InsufficientPoints(
-                f"{cost} points needed, {account.available} available",
-                details={"required": cost, "available": account.available},
-            )
-        redeemed = uow.programme.lock_reward_counter(reward.reward_id)
-        if reward.stock is not None and redeemed + cmd.quantity > reward.stock:
-            raise OutOfStock(f"reward {reward.reward_id!r} is out of stock",
-                             details={"reward_id": reward.reward_id,
-                                      "stock_remaining": max(0, reward.stock - redeemed)})
-        account.spend(cost, f"redeemed {cmd.quantity} x {reward.name}", source)
-        code = voucher_code()
-        uow.programme.add_redeemed(reward.reward_id, cmd.quantity)
-        uow.programme.add_member_rewards([{
-            "member_id": cmd.member_id, "reward_id": reward.reward_id, "quantity": cmd.quantity,
-            "voucher_code": code, "source_type": "redemption", "source_id": cmd.redemption_id,
-            "rule_id": None, "ruleset_version": book.version, "campaign": None,
-            "points_spent": cost, "granted_at": at, "valid_until": None,
-        }])
-        save_account(uow, account, now)
+        state = SqlState(uow)
+        changes = decide_redemption(book, state, state.adopt(member), cmd.redemption_id,
+                                    cmd.reward_id, cmd.quantity, at, now)
+        state.record(changes, now)
+        cost = changes.rewards[0]["points_spent"]
         return 201, {
             "redemption_id": cmd.redemption_id, "member_id": cmd.member_id,
-            "reward_id": reward.reward_id, "quantity": cmd.quantity, "points_spent": cost,
-            "voucher_code": code, "redeemed_at": iso(at), "balance": balance_view(account),
+            "reward_id": cmd.reward_id, "quantity": cmd.quantity, "points_spent": cost,
+            "voucher_code": changes.rewards[0]["voucher_code"], "redeemed_at": iso(at),
+            "balance": balance_view(changes.account),
         }
 
     return run_idempotent(ctx, scope="redemption", key=cmd.redemption_id,

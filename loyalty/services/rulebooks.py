@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 
@@ -12,6 +13,7 @@ from loyalty import engine as rule_engine
 from loyalty.config import Settings
 from loyalty.domain.decisions import RuleBook
 from loyalty.domain.errors import NoActiveRules
+from loyalty.services.versions import bootstrap
 from loyalty.store.repositories import ProgrammeRepository
 
 log = logging.getLogger(__name__)
@@ -26,7 +28,7 @@ class RuleBookProvider:
         self._settings = settings
         self._lock = threading.Lock()
         self._book: RuleBook | None = None
-        self._checked_at = 0.0
+        self._checked_at = -math.inf  # never checked: the next call reads the database
 
     def current(self) -> RuleBook:
         book = self._book
@@ -37,7 +39,7 @@ class RuleBookProvider:
             return self._refresh()
 
     def invalidate(self) -> None:
-        self._checked_at = 0.0
+        self._checked_at = -math.inf  # never checked: the next call reads the database
 
     def build(self, files: dict[str, str], version: str) -> RuleBook:
         return rule_engine.build_rulebook(files, version)
@@ -48,8 +50,6 @@ class RuleBookProvider:
             latest = repo.latest_rule_version_number()
             if latest is None:
                 conn.rollback()
-                from loyalty.services.rules import bootstrap
-
                 bootstrap(self._engine, self._settings)
                 latest = repo.latest_rule_version_number()
                 if latest is None:

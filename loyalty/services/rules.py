@@ -5,60 +5,27 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
-
 from loyalty import engine as rule_engine
-from loyalty.config import Settings
 from loyalty.domain.commands import RecordEvent, RecordTransaction
 from loyalty.domain.decisions import Decision, RuleBook
 from loyalty.domain.effects import resolve_points
 from loyalty.domain.errors import (
     RulesInvalid,
-    UnknownMember,
     UnknownRulesVersion,
     UnknownTransaction,
     ValidationFailed,
 )
-from loyalty.domain.model import EvaluationInput, Line, Occurrence
-from loyalty.services.context import ServiceContext, utcnow
-from loyalty.services.events import event_occurrence
-from loyalty.services.limits import period_key
-from loyalty.services.outcome import decision_view
-from loyalty.services.timing import iso
-from loyalty.services.transactions import purchase_occurrence
-from loyalty.store import tables as t
-from loyalty.store.uow import SqlUnitOfWork, run_with_retry
+from loyalty.domain.model import EvaluationInput, Occurrence
+from loyalty.services.context import ServiceContext
+from loyalty.services.decide import decision_view
+from loyalty.services.explain import explain_for_member, explain_recorded, find_recorded
+from loyalty.services.occurrences import event_occurrence, purchase_occurrence
+from loyalty.services.versions import activate_files, check_files, version_view
+from loyalty.store.uow import run_with_retry
 
 log = logging.getLogger(__name__)
-
-
-def check_files(files: Mapping[str, str]) -> list[str]:
-    """Every problem of a candidate rule set, as text; empty when it is valid."""
-    return [str(problem) for problem in rule_engine.check_rules(files)]
-
-
-def _activate(uow: SqlUnitOfWork, files: Mapping[str, str], activated_by: str) -> dict[str, Any]:
-    problems = check_files(files)
-    if problems:
-        raise RulesInvalid(f"{len(problems)} problem(s) in the rule files; nothing was activated",
-                           details={"problems": problems})
-    content_hash = rule_engine.rules_content_hash(files)
-    latest = uow.programme.latest_rule_version_number()
-    if latest is not None:
-        current = uow.programme.rule_version(latest)
-        if current is not None and current.content_hash == content_hash:
-            return {**_version_view(current), "changed": False}
-    version = (latest or 0) + 1
-    rule_engine.build_rulebook(dict(files), str(version))  # compiles and probes in the engine
-    values = {"version": version, "content_hash": content_hash, "files": dict(files),
-              "activated_at": utcnow(), "activated_by": activated_by}
-    uow.programme.add_rule_version(values)
-    log.info("activated rules version %s (%s) by %s", version, content_hash[:10], activated_by)
-    return {**_version_view(values), "changed": True}
 
 
 def activate(ctx: ServiceContext, files: Mapping[str, str] | None,
@@ -68,7 +35,7 @@ def activate(ctx: ServiceContext, files: Mapping[str, str] | None,
 
     def attempt() -> dict[str, Any]:
         with ctx.uow() as uow:
-            result = _activate(uow, files, activated_by)
+            result = activate_files(uow, files, activated_by)
             uow.commit()
         return result
 
@@ -77,32 +44,11 @@ def activate(ctx: ServiceContext, files: Mapping[str, str] | None,
     return result
 
 
-def bootstrap(engine: Engine, settings: Settings) -> None:
-    """On a database with no rules yet, activate the bundled rules directory."""
-    if not Path(settings.rules_dir).is_dir():
-        return
-    files = rule_engine.read_rule_dir(settings.rules_dir)
-
-    def attempt() -> None:
-        with SqlUnitOfWork(engine) as uow:
-            if uow.programme.latest_rule_version_number() is None:
-                _activate(uow, files, "bootstrap")
-                uow.commit()
-
-    run_with_retry(attempt, retries=settings.max_retries)
-
-
-def _version_view(row: Any) -> dict[str, Any]:
-    get = row.get if isinstance(row, dict) else lambda k: getattr(row, k)
-    return {"version": get("version"), "content_hash": get("content_hash"),
-            "activated_at": iso(get("activated_at")), "activated_by": get("activated_by")}
-
-
 def list_versions(ctx: ServiceContext) -> list[dict[str, Any]]:
     with ctx.uow(read_only=True) as uow:
         rows = uow.programme.rule_versions()
     newest = rows[0].version if rows else None
-    return [{**_version_view(r), "active": r.version == newest} for r in rows]
+    return [{**version_view(r), "active": r.version == newest} for r in rows]
 
 
 def get_version(ctx: ServiceContext, version: int) -> dict[str, Any]:
@@ -111,7 +57,7 @@ def get_version(ctx: ServiceContext, version: int) -> dict[str, Any]:
         latest = uow.programme.latest_rule_version_number()
     if row is None:
         raise UnknownRulesVersion(f"no rules version {version}", details={"version": version})
-    return {**_version_view(row), "active": version == latest, "files": dict(row.files)}
+    return {**version_view(row), "active": version == latest, "files": dict(row.files)}
 
 
 def rule_book(ctx: ServiceContext | None, *, version: int | None = None,
@@ -132,32 +78,30 @@ def rule_book(ctx: ServiceContext | None, *, version: int | None = None,
 
 def stored_occurrence(ctx: ServiceContext, *, transaction_id: str | None = None,
                       event_id: str | None = None) -> tuple[Occurrence, str, list[str]]:
-    """A recorded purchase or event rebuilt for the engine, its member, and what is missing."""
-    with ctx.uow(read_only=True) as uow:
+    """A recorded occurrence (any source id the ledger names) rebuilt as the engine saw it,
+    its member, and what was not recorded with it."""
+    source_id = transaction_id if transaction_id is not None else event_id
+    assert source_id is not None
+    try:
+        item = find_recorded(ctx, source_id)
+    except ValidationFailed:
         if transaction_id is not None:
-            row = uow.transactions.get(transaction_id)
-            if row is None:
-                raise UnknownTransaction(f"no transaction {transaction_id!r}",
-                                         details={"transaction_id": transaction_id})
-            lines = tuple(Line(x.sku, x.category, x.quantity, x.unit_price)
-                          for x in uow.transactions.lines(transaction_id))
-            occurrence = Occurrence(
-                kind=row.type, source_id=row.transaction_id, occurred_at=row.occurred_at,
-                total=sum((x.amount for x in lines), start=Decimal("0")), lines=lines,
-                store_id=row.store_id, channel=row.channel, currency=row.currency,
-            )
-            notes = ["payment methods and offer codes are not stored with a purchase: "
-                     "event.payment_methods and offers.presented are taken as empty"]
-            return occurrence, row.member_id, notes
-        assert event_id is not None
-        event = uow.connection.execute(
-            select(t.events).where(t.events.c.event_id == event_id)).first()
-        if event is None:
-            raise ValidationFailed(f"no event {event_id!r}", details={"event_id": event_id})
-        occurrence = Occurrence(kind=event.type, source_id=event.event_id,
-                                occurred_at=event.occurred_at,
-                                attributes=dict(event.attributes or {}))
-        return occurrence, event.member_id, []
+            raise UnknownTransaction(f"no transaction {transaction_id!r}",
+                                     details={"transaction_id": transaction_id}) from None
+        raise
+    notes = []
+    if item.kind == "purchase" and item.source_type == "transaction" and item.legacy:
+        notes.append("recorded before payment methods and offer codes were kept: "
+                     "event.payment_methods and offers.presented are taken as empty")
+    return item.occurrence, item.member_id, notes
+
+
+def explain_stored(ctx: ServiceContext, source_id: str,
+                   book: RuleBook | None = None) -> dict[str, Any]:
+    """Explain a recorded occurrence through the decision path, as its member stood then;
+    with `book` (a draft or another version) instead of the version that recorded it."""
+    result, _ = explain_recorded(ctx, source_id, book)
+    return result
 
 
 def explain_snapshot(book: RuleBook, snapshot: EvaluationInput,
@@ -180,25 +124,17 @@ def explain_snapshot(book: RuleBook, snapshot: EvaluationInput,
 
 def _limit_notes(decisions: Sequence[Decision], snapshot: EvaluationInput,
                  usage: Mapping[tuple[str, str], int] | None) -> list[str]:
+    """Without a stored member, a limited rule may or may not still apply: say so."""
     notes: list[str] = []
-    seen: set[str] = set()
     for decision in decisions:
         limit = decision.limit
-        if limit is None or decision.rule_id in seen:
+        if limit is None or any(decision.rule_id in note for note in notes):
             continue
-        seen.add(decision.rule_id)
         if limit.times is not None:
             per = "member" if limit.period == "ever" else f"member per {limit.period}"
             allowed = f"{limit.times} time{'s' if limit.times != 1 else ''} per {per}"
-            if usage is None:
-                notes.append(f"{decision.rule_id} has a limit ({allowed}); give a member id "
-                             "to see whether it still applies")
-            else:
-                used = usage.get((decision.rule_id, period_key(limit.period,
-                                                               snapshot.occurrence)), 0)
-                if used >= limit.times:
-                    notes.append(f"{decision.rule_id} matched, but its limit ({allowed}) is "
-                                 f"reached (used {used}): it would not apply for this member")
+            notes.append(f"{decision.rule_id} has a limit ({allowed}); give a member id "
+                         "to see whether it still applies")
         if limit.budget_points is not None:
             notes.append(f"{decision.rule_id} spends from a budget of {limit.budget_points} "
                          "points, not checked here")
@@ -207,20 +143,9 @@ def _limit_notes(decisions: Sequence[Decision], snapshot: EvaluationInput,
 
 def explain_member(ctx: ServiceContext, book: RuleBook, member_id: str,
                    occurrence: Occurrence) -> dict[str, Any]:
-    """Explain an occurrence for a stored member: profile, statistics as of the occurrence,
-    and how often each limited rule has already applied to them."""
-    with ctx.uow(read_only=True) as uow:
-        member = uow.members.get(member_id)
-        if member is None:
-            raise UnknownMember(f"no member {member_id!r}", details={"member_id": member_id})
-        stats = uow.transactions.stats(member, occurrence.occurred_at)
-        snapshot = EvaluationInput(occurrence, uow.members.to_domain(member), stats,
-                                   occurrence.occurred_at)
-        decisions = book.evaluate(snapshot)
-        keys = [(d.rule_id, period_key(d.limit.period, occurrence)) for d in decisions
-                if d.limit is not None and d.limit.times is not None]
-        usage = uow.programme.usage(member_id, keys)
-    return explain_snapshot(book, snapshot, usage)
+    """Explain an occurrence for a stored member through the decision path: their profile,
+    statistics, balances and limit usage replayed from their history."""
+    return explain_for_member(ctx, book, member_id, occurrence)
 
 
 def explain(ctx: ServiceContext, member_id: str, command: RecordTransaction | RecordEvent,

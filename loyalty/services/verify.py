@@ -179,7 +179,7 @@ def _idempotency(conn: Connection) -> Iterator[str]:
     mr = t.member_rewards.c
     for scope, table, key, where in [
         ("transaction", t.transactions, tx.transaction_id, literal(True)),
-        ("event", t.events, ev.event_id, literal(True)),
+        ("event", t.events, ev.event_id, ev.origin.is_(None)),  # raised by a till
         ("redemption", t.member_rewards, mr.source_id, mr.source_type == "redemption"),
     ]:
         missing = select(key).select_from(table.outerjoin(t.idempotency_keys, and_(
@@ -194,5 +194,24 @@ def verify_ledger(ctx: ServiceContext) -> list[str]:
         conn = uow.connection
         problems = [*_whole_points(conn), *_balance_drift(conn), *_lot_drift(conn),
                     *_lots_match_balances(conn), *_transactions(conn), *_clawbacks(conn),
-                    *_redemptions(conn), *_idempotency(conn)]
+                    *_redemptions(conn), *_idempotency(conn), *_history(conn)]
     return problems
+
+
+def _history(conn: Connection) -> Iterator[str]:
+    """Every recorded transaction, event and redemption is in the history once, which is what
+    a backtest and explain replay."""
+    h = t.history.c
+    ev = t.events.c
+    mr = t.member_rewards.c
+    for source_type, table, key, where in [
+        ("transaction", t.transactions, tx.transaction_id, literal(True)),
+        ("event", t.events, ev.event_id, literal(True)),
+        ("redemption", t.member_rewards, mr.source_id, mr.source_type == "redemption"),
+    ]:
+        seen = (select(h.source_id.label("k"), func.count().label("n"))
+                .where(h.source_type == source_type).group_by(h.source_id).subquery())
+        wrong = select(key, seen.c.n).select_from(table.outerjoin(seen, seen.c.k == key)).where(
+            where, or_(seen.c.n.is_(None), seen.c.n != 1))
+        for row in conn.execute(wrong):
+            yield f"{source_type} {row[0]} is in the history {row[1] or 0} times, not once"

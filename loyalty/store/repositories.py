@@ -22,6 +22,7 @@ MEMBER_UPDATE = update(t.members).where(_m.member_id == bindparam("b_member_id")
 INSERT_TRANSACTION = insert(t.transactions)
 INSERT_LINES = insert(t.transaction_lines)
 INSERT_EVENT = insert(t.events)
+INSERT_HISTORY = insert(t.history)
 INSERT_LOTS = insert(t.point_lots).returning(t.point_lots.c.lot_id, sort_by_parameter_order=True)
 UPDATE_LOT = update(t.point_lots).where(t.point_lots.c.lot_id == bindparam("b_lot_id"))
 INSERT_ENTRIES = insert(t.ledger_entries)
@@ -268,12 +269,39 @@ class LedgerRepository:
         ).first()
         return None if row is None else (int(row[1]), row[0])
 
+    def extend_expiry(self, member_id: str, expires_at: datetime) -> None:
+        """Push every open lot of the member that expires sooner out to `expires_at`."""
+        lots = t.point_lots.c
+        self.conn.execute(
+            update(t.point_lots)
+            .where(lots.member_id == member_id, lots.remaining > 0, lots.expires_at < expires_at)
+            .values(expires_at=expires_at)
+        )
+
     def source_earned(self, source_id: str) -> int:
         e = t.ledger_entries.c
         return int(self.conn.execute(
             select(func.coalesce(func.sum(e.points), 0))
             .where(e.source_id == source_id, e.kind == "earn")
         ).scalar_one())
+
+
+class HistoryRepository:
+    """The order occurrences were recorded in, for replay."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def member_of(self, source_id: str) -> str | None:
+        """The member a recorded occurrence belongs to."""
+        h = t.history.c
+        return self.conn.execute(select(h.member_id).where(h.source_id == source_id)
+                                 .limit(1)).scalar()
+
+    def append(self, member_id: str, source_type: str, source_id: str,
+               occurred_at: datetime) -> None:
+        self.conn.execute(INSERT_HISTORY, {"member_id": member_id, "source_type": source_type,
+                                           "source_id": source_id, "occurred_at": occurred_at})
 
 
 class IdempotencyRepository:
@@ -314,6 +342,10 @@ class ProgrammeRepository:
             select(c.version, c.content_hash, c.activated_at, c.activated_by)
             .order_by(c.version.desc())
         ).all()
+
+    def rule_versions_with_files(self) -> Sequence[Any]:
+        return self.conn.execute(
+            select(t.rule_versions).order_by(t.rule_versions.c.version)).all()
 
     def add_rule_version(self, values: dict[str, Any]) -> None:
         self.conn.execute(insert(t.rule_versions).values(**values))

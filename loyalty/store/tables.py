@@ -85,6 +85,8 @@ transactions = Table(
     Column("points_earned", BigInteger, nullable=False, default=0),
     Column("points_clawed_back", BigInteger, nullable=False, default=0),
     Column("returned_total", Money(), nullable=False, default=0),
+    Column("payment_methods", JSON),  # as presented, so a backtest replays the purchase as it was
+    Column("offer_codes", JSON),
     Index("ix_transactions_member_time", "member_id", "occurred_at"),
 )
 
@@ -115,6 +117,8 @@ events = Table(
     Column("recorded_at", UTCDateTime(), nullable=False),
     Column("attributes", JSON, nullable=False),
     Column("ruleset_version", String(20)),
+    # who raised it: None (a till), "enrolment" or "sweep"
+    Column("origin", String(20)),
     Index("ix_events_member_time", "member_id", "occurred_at"),
 )
 
@@ -154,6 +158,7 @@ ledger_entries = Table(
     Column("occurred_at", UTCDateTime(), nullable=False),
     Column("recorded_at", UTCDateTime(), nullable=False),
     Index("ix_ledger_entries_member", "member_id", "entry_id"),
+    Index("ix_ledger_entries_source", "source_id"),
 )
 
 idempotency_keys = Table(
@@ -308,4 +313,18 @@ sweep_runs = Table(
     Column("counts", JSON, nullable=False),
     Column("started_at", UTCDateTime(), nullable=False),
     Column("finished_at", UTCDateTime()),
+)
+
+# Every occurrence the rules decided, in the order it was recorded: what a backtest and explain
+# replay. `source_type` is transaction, event or redemption; the details are in their tables.
+history = Table(
+    "history",
+    metadata,
+    Column("seq", Id, primary_key=True, autoincrement=True),
+    Column("member_id", String(64), ForeignKey("members.member_id"), nullable=False),
+    Column("source_type", String(20), nullable=False),
+    Column("source_id", String(128), nullable=False),
+    Column("occurred_at", UTCDateTime(), nullable=False),
+    Index("ix_history_member_seq", "member_id", "seq"),
+    Index("ix_history_source", "source_id"),
 )

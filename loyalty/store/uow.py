@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from loyalty.domain.errors import WriteConflict
 from loyalty.store.db import WriterGate, writer_gate
 from loyalty.store.repositories import (
+    HistoryRepository,
     IdempotencyRepository,
     LedgerRepository,
     MemberRepository,
@@ -61,6 +62,7 @@ class SqlUnitOfWork:
         self.ledger = LedgerRepository(conn)
         self.idempotency = IdempotencyRepository(conn)
         self.programme = ProgrammeRepository(conn)
+        self.history = HistoryRepository(conn)
         return self
 
     def __exit__(

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from loyalty.api import operations
-from loyalty.services import events, members, reports, rewards, rules, transactions
+from loyalty.services import backtest, events, members, reports, rewards, rules, transactions
 from loyalty.services.context import Recorded
 
 BALANCE = {"available": 1200, "pending": 4098, "debt": 0}
@@ -18,7 +18,7 @@ MEMBER = {
     "birth_date": "1990-05-01", "gender": None, "region": "Shanghai",
     "enrolled_at": "2026-01-01T00:00:00+00:00", "channel": "store", "attributes": {},
     "tags": [], "tier": "silver", "tier_since": "2026-01-01T00:00:00+00:00", "vip": False,
-    "lifecycle_stage": "growing",
+    "lifecycle_stage": "active",
     "points": {"available": 1200, "pending": 4098, "debt": 0, "lifetime_earned": 5298,
                "next_expiry": {"points": 100, "expires_at": "2027-01-01T00:00:00+00:00"}},
     "privileges": [{"privilege": "priority-service", "valid_until": None}],
@@ -51,6 +51,12 @@ REDEMPTION = {"redemption_id": "R-1", "member_id": "M-1001", "reward_id": "ICE-M
 VERSION = {"version": 3, "content_hash": "abc", "activated_at": "2026-11-20T06:03:00+00:00",
            "activated_by": "ops", "active": True}
 
+BACKTEST = {
+    "period": {"from": "2026-11-01T00:00:00+00:00", "to": "2026-11-30T00:00:00+00:00",
+               "ignore_windows": False, "shard": "1/1"},
+    "draft": {"label": "draft"}, "against": {"label": "the versions in force (1)"},
+    "differing_decisions": 0, "points_difference": 0, "cost_difference": "0.00",
+}
 EXPLANATION = {"ruleset_version": "3", "decisions": OUTCOME["decisions"],
                "lines": ["base-earn fires: 1 point per 1 CNY spent"]}
 SWEEP = {"as_of": "2026-11-20T00:00:00+00:00", "shard": "1/2", "ruleset_version": "3",
@@ -91,6 +97,7 @@ def install(monkeypatch: pytest.MonkeyPatch) -> Calls:
         (rewards, "redeem", Recorded(201, REDEMPTION)),
         (rules, "check_files", []),
         (rules, "explain", EXPLANATION),
+        (backtest, "backtest", BACKTEST),
         (rules, "activate", VERSION),
         (rules, "list_versions", [VERSION]),
         (rules, "get_version", {**VERSION, "files": {"earn.yaml": "rules: []\n"}}),

@@ -37,6 +37,8 @@ ENDPOINTS: list[tuple[str, str, Any, set[str], int]] = [
      {"redemption_id": "R-1", "reward_id": "ICE-MAKER"}, POS, 201),
     ("POST", "/api/v1/rules/check", FILES, MARKETING, 200),
     ("POST", "/api/v1/rules/explain", {"member_id": "M-1001", "event": PURCHASE}, MARKETING, 200),
+    ("POST", "/api/v1/rules/backtests", {**FILES, "from": "2026-11-01T00:00:00+00:00",
+                                         "to": "2026-11-30T00:00:00+00:00"}, MARKETING, 200),
     ("GET", "/api/v1/rules/versions", None, MARKETING, 200),
     ("GET", "/api/v1/rules/versions/3", None, MARKETING, 200),
     ("POST", "/api/v1/rules/activate", FILES, ADMIN, 201),

@@ -10,6 +10,9 @@ import pytest
 from flask.testing import FlaskClient
 from openapi_schema_validator import OAS30Validator
 
+from loyalty.engine import read_rule_dir
+from tests.conftest import RULES_DIR
+
 Auth = Callable[[str], dict[str, str]]
 
 
@@ -127,6 +130,14 @@ def test_every_answer_matches_the_served_document(contract: Contract, auth: Auth
                   status=200)
     contract.call("GET", "/api/v1/rules/versions", "/api/v1/rules/versions", marketing,
                   status=200)
+    backtests = "/api/v1/rules/backtests"
+    period = {"from": (at - timedelta(days=2)).isoformat(),
+              "to": (at + timedelta(days=2)).isoformat()}
+    report = contract.call("POST", backtests, backtests, marketing,
+                           {"files": read_rule_dir(RULES_DIR), **period}, status=200)
+    assert report["differing_decisions"] == 0 and report["replay_check"]["differences"] == 0
+    contract.call("POST", backtests, backtests, marketing,
+                  {"files": {"earning.yaml": "rules: [1"}, **period}, status=422)
     contract.call("GET", "/api/v1/reports/overview", "/api/v1/reports/overview", marketing,
                   status=200)
     contract.call("GET", "/api/v1/reports/winback", "/api/v1/reports/winback", marketing,
@@ -134,4 +145,4 @@ def test_every_answer_matches_the_served_document(contract: Contract, auth: Auth
     contract.call("POST", "/api/v1/sweeps", "/api/v1/sweeps", admin,
                   {"as_of": datetime.now(UTC).isoformat()}, status=201)
     contract.call("GET", f"{members}/M-1001", member, pos, status=200)
-    assert len(contract.checked) == 26  # every (method, path, status) called above
+    assert len(contract.checked) == 28  # every (method, path, status) called above

@@ -33,6 +33,22 @@ THANK_YOU = """
 """
 
 
+#: A draft rule set for backtests: one more point per 1 CNY on kitchen lines.
+KITCHEN_DOUBLE = """
+ruleset: kitchen-double
+description: Double points on kitchen appliances
+on: [purchase]
+rules:
+  - id: kitchen-double
+    description: 1 extra point per 1 CNY on kitchen appliances
+    priority: 35
+    then:
+      - award_points:
+          per_currency_unit: 1
+          on_lines: {fact: line.category, is: kitchen}
+"""
+
+
 def use_rules(ctx: ServiceContext, **files: str) -> None:
     """Activate the bundled rules plus the given files (name without `.yaml`: text)."""
     bundled = rule_engine.read_rule_dir(RULES_DIR)

@@ -41,7 +41,7 @@ def test_two_shards_swept_from_the_command_line_cover_every_member_once(
     reports = []
     for shard in ("1/2", "2/2"):
         result = CliRunner().invoke(main, ["sweep", "--as-of", AS_OF.isoformat(), "--shard",
-                                           shard, "--batch-size", "2"])
+                                           shard, "--batch-size", "2", "--allow-future"])
         assert result.exit_code == 0, result.output
         reports.append(json.loads(result.stdout[result.stdout.index("{"):]))
     assert [r["shard"] for r in reports] == ["1/2", "2/2"]

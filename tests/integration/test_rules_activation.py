@@ -45,3 +45,25 @@ def test_activation_of_huge_points_is_refused(ctx: ServiceContext) -> None:
         "earning.yaml:11: rule 'base-earn': award_points: 'points' must be a whole number from 1 "
         "to 10,000,000, got 100000000000000000000000"]
     assert [v["version"] for v in rules.list_versions(ctx)] == [first["version"]]
+
+
+def test_an_activation_is_seen_at_once_however_long_the_refresh_and_however_new_the_clock(
+    ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Activating in this process invalidates the cached book: the next read sees the new
+    version even when the monotonic clock (seconds since boot) is smaller than the refresh."""
+    from loyalty.services import rulebooks
+    from loyalty.services.rulebooks import RuleBookProvider
+
+    monkeypatch.setattr(rulebooks.time, "monotonic", lambda: 10.0)
+    provider = RuleBookProvider(ctx.engine, ctx.settings.__class__(
+        database_url=ctx.settings.database_url, rules_dir=ctx.settings.rules_dir,
+        rules_refresh_seconds=3600.0))
+    ctx.rules = provider
+    pack = read_rule_dir(RULES_DIR)
+    rules.activate(ctx, pack, activated_by="test")
+    assert provider.current().version == "1"
+    changed = {**pack, "earning.yaml": pack["earning.yaml"].replace("per_currency_unit: 1",
+                                                                    "per_currency_unit: 2", 1)}
+    rules.activate(ctx, changed, activated_by="test")
+    assert provider.current().version == "2"

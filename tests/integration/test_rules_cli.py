@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from sqlalchemy import func, select
 
 from loyalty.cli import main
 from loyalty.services.context import ServiceContext
+from loyalty.store import tables as t
 from tests.conftest import RULES_DIR
-from tests.integration.helpers import T0, enrol, purchase
+from tests.integration.helpers import T0, enrol, give_back, purchase
 
 
 @pytest.fixture
@@ -38,7 +41,47 @@ def test_explain_a_stored_purchase_for_its_member(run, ctx: ServiceContext) -> N
     assert "rules version 1" in result.output
     assert "base-earn" in result.output
     assert "kitchen-bonus" in result.output
-    assert "payment methods and offer codes are not stored" in result.output
+    assert "note:" not in result.output  # payment methods and offer codes are stored
+
+
+def test_explaining_a_recorded_purchase_gives_what_was_recorded(run, ctx: ServiceContext) -> None:  # type: ignore[no-untyped-def]
+    """The purchase is decided as its member stood just before it: it does not count in its
+    own statistics, so a first appliance purchase keeps its cross-category bonus."""
+    enrol(ctx)
+    purchase(ctx, "T-1", [("PAN-1", "kitchen", 1, "300")], at=T0)
+    purchase(ctx, "T-2", [("WASHER-1", "appliances", 1, "2000")], at=T0 + timedelta(hours=1))
+    recorded = ledger_rules(ctx, "T-2")
+    assert recorded["cross-category-bonus"] == 200
+    for args in (("--transaction-id", "T-2"), ("--transaction-id", "T-2", "--version", "1")):
+        result = run("explain", *args)
+        assert result.exit_code == 0, result.output
+        fired = {line.split(" ", 1)[0]: line for line in result.output.splitlines()[1:]}
+        assert set(fired) == set(recorded)
+        assert "award 200 points" in fired["cross-category-bonus"]
+
+
+def test_every_source_the_ledger_names_can_be_explained(run, ctx: ServiceContext) -> None:  # type: ignore[no-untyped-def]
+    enrol(ctx)
+    purchase(ctx, "T-1", [("PAN-1", "kitchen", 2, "300")])
+    give_back(ctx, "T-2", "T-1", [("PAN-1", 1)], at=T0 + timedelta(days=1))
+    welcome = run("explain", "--event-id", "enrolment:M-1001")
+    assert welcome.exit_code == 0, welcome.output
+    assert "welcome-reward" in welcome.output
+    returned = run("explain", "--transaction-id", "T-2")
+    assert returned.exit_code == 0, returned.output
+    assert "points.clawback: return of 50.0% of purchase T-1 (-900 points)" in returned.output
+    assert "No rule fired" not in returned.output
+    missing = run("explain", "--event-id", "E-404")
+    assert missing.exit_code == 2
+    assert missing.output.strip() == "error: nothing recorded as 'E-404'"
+
+
+def ledger_rules(ctx: ServiceContext, source_id: str) -> dict[str, int]:
+    e = t.ledger_entries.c
+    with ctx.engine.connect() as conn:
+        return {rule: int(points) for rule, points in conn.execute(
+            select(e.rule_id, func.sum(e.points))
+            .where(e.source_id == source_id, e.kind == "earn").group_by(e.rule_id))}
 
 
 def test_explain_says_when_a_limit_would_stop_a_rule(run, ctx: ServiceContext,  # type: ignore[no-untyped-def]

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from flask import has_request_context, request
 from marshmallow import (
     RAISE,
     Schema,
@@ -19,6 +20,7 @@ from marshmallow import (
 
 from loyalty.api.context import current_service
 from loyalty.api.schemas.fields import FreeForm, Id, Instant, Money, Text, positive_int
+from loyalty.domain.attributes import attribute_problems
 from loyalty.domain.commands import (
     EnrolMember,
     LineIn,
@@ -53,22 +55,48 @@ class LiveSchema(StrictSchema):
         super().__init__(*args, **kwargs)
         self.live = live
 
-    def future_problem(self, at: Any, *, tolerance: bool = True) -> str | None:
-        """Why the instant `at` is too far in the future, if it is (live schemas only)."""
+    def future_problem(self, at: Any, *, tolerance: bool = True,
+                       previewable: bool = False) -> str | None:
+        """Why the instant `at` is too far in the future, if it is (live schemas only).
+
+        With `previewable`, a dry run may look ahead as far as the dry-run horizon."""
         ctx = current_service() if self.live else None
         if ctx is None or not isinstance(at, datetime):
             return None
-        slack = timedelta(hours=ctx.settings.future_tolerance_hours if tolerance else 0)
+        settings = ctx.settings
+        slack = timedelta(hours=settings.future_tolerance_hours if tolerance else 0)
+        horizon = timedelta(days=settings.dry_run_horizon_days)
+        if previewable and horizon > slack and dry_run_requested():
+            if at <= ctx.clock() + horizon:
+                return None
+            return (f"A dry run must not be more than {settings.dry_run_horizon_days:g} days "
+                    "ahead (the dry-run horizon).")
         if at <= ctx.clock() + slack:
             return None
-        if tolerance:
-            return f"Must not be more than {ctx.settings.future_tolerance_hours:g} hours ahead."
-        return "Must not be in the future."
+        if not tolerance:
+            return "Must not be in the future."
+        problem = f"Must not be more than {settings.future_tolerance_hours:g} hours ahead."
+        if previewable and horizon > slack:
+            problem += (f" A dry run (?dry_run=true) may be up to "
+                        f"{settings.dry_run_horizon_days:g} days ahead.")
+        return problem
 
-    def check_future(self, data: dict[str, Any], name: str, *, tolerance: bool = True) -> None:
-        problem = self.future_problem(data.get(name), tolerance=tolerance)
+    def check_future(self, data: dict[str, Any], name: str, *, tolerance: bool = True,
+                     previewable: bool = False) -> None:
+        problem = self.future_problem(data.get(name), tolerance=tolerance,
+                                      previewable=previewable)
         if problem:
             raise ValidationError({name: [problem]})
+
+
+def dry_run_requested() -> bool:
+    """Whether the request being parsed asks for a dry run (`?dry_run=true`)."""
+    if not has_request_context():
+        return False
+    try:
+        return bool(DryRunQuerySchema().load(request.args)["dry_run"])
+    except ValidationError:
+        return False  # the view refuses the query when it parses it
 
 
 def MemberId(**kwargs: Any) -> fields.String:
@@ -209,7 +237,7 @@ class TransactionSchema(LiveSchema):
     @validates_schema
     def check_live(self, data: dict[str, Any], **_: Any) -> None:
         """Not from too far in the future; in the programme's currency."""
-        self.check_future(data, "occurred_at")
+        self.check_future(data, "occurred_at", previewable=True)
         ctx = current_service() if self.live else None
         currency = data.get("currency")
         if ctx is not None and currency is not None:
@@ -246,11 +274,26 @@ class EventSchema(LiveSchema):
     )
     member_id = MemberId(required=True)
     occurred_at = Instant(required=True)
-    attributes = FreeForm(load_default=dict)
+    attributes = FreeForm(load_default=dict, metadata={"description": (
+        "Details of the event. Those the programme declares for its type (program.yaml "
+        "`events:`) must be of the declared type: money and numbers as decimal strings or "
+        "JSON numbers, words as text (any case), yes/no as true or false, dates as "
+        "2026-11-20, lists as arrays of words. Others are kept as sent."
+    )})
 
     @validates_schema
     def check_live(self, data: dict[str, Any], **_: Any) -> None:
-        self.check_future(data, "occurred_at")
+        self.check_future(data, "occurred_at", previewable=True)
+
+    @validates_schema
+    def check_attributes(self, data: dict[str, Any], **_: Any) -> None:
+        """The attributes the programme declares for this type of event are of their type."""
+        ctx = current_service() if self.live else None
+        if ctx is not None and data.get("attributes"):
+            policy = ctx.rules.current().policy
+            problems = attribute_problems(policy, data["type"], data["attributes"])
+            if problems:
+                raise ValidationError({"attributes": problems})
 
     @post_load
     def make_command(self, data: dict[str, Any], **_: Any) -> RecordEvent:
@@ -365,3 +408,23 @@ class SweepSchema(StrictSchema):
     shard = ShardField(load_default=None, metadata={"type": "string", "example": "2/4",
                                                     "description": "K/N; absent: all members"})
     batch_size = fields.Integer(load_default=2000, validate=validate.Range(min=1, max=50_000))
+    allow_future = fields.Boolean(load_default=False, metadata={"description": (
+        "Run even though `as_of` is more than the future tolerance ahead of the clock: such a "
+        "sweep expires points and moves members early, and cannot be undone.")})
+
+
+class BacktestSchema(StrictSchema):
+    files = RuleFiles(required=True, metadata={"description": "The draft rule files."})
+    from_ = Instant(required=True, data_key="from", metadata={
+        "description": "Start of the period (recorded occurrences from this instant)."})
+    to = Instant(required=True, metadata={"description": "End of the period (inclusive)."})
+    against = fields.Integer(load_default=None, validate=validate.Range(min=1), metadata={
+        "description": "A stored version to compare with; absent: the versions in force."})
+    ignore_windows = fields.Boolean(load_default=False, metadata={"description": (
+        "Evaluate the draft's rules as if their from/until dates covered the period.")})
+    shard = ShardField(load_default=None, metadata={"type": "string", "example": "2/4",
+                                                    "description": "K/N; absent: all members"})
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "html"]),
+                           metadata={"description": "json (default) or html (a page with "
+                                                    "charts, as text/html)"})
+

@@ -12,6 +12,7 @@ from typing import Any
 from marshmallow import Schema, fields, post_dump
 
 from loyalty.api.schemas.fields import Day, Instant, Money
+from loyalty.domain.policy import LIFECYCLE_STAGES
 
 
 class Body(Schema):
@@ -106,7 +107,8 @@ class Member(Body):
     tier = fields.String(metadata={"example": "silver"})
     tier_since = Instant(allow_none=True)
     vip = fields.Boolean()
-    lifecycle_stage = fields.String(metadata={"example": "growing"})
+    lifecycle_stage = fields.String(metadata={
+        "example": "active", "description": f"One of: {', '.join(LIFECYCLE_STAGES)}."})
     points = _nested(MemberPoints)
     privileges = _list_of(PrivilegeHeld)
     offers = _list_of(OfferHeld)
@@ -267,6 +269,46 @@ class Explanation(Body):
     lines = fields.List(fields.String())
     notes = fields.List(fields.String(), metadata={
         "description": "rules that matched but whose per-member limit is reached, and the like"})
+
+
+class BacktestTotals(Body):
+    points_issued = fields.Integer(required=True)
+    points_clawed_back = fields.Integer(required=True)
+    net_points = fields.Integer(required=True)
+    cost = fields.String(allow_none=True, metadata={"example": "1234.50"})
+    rewards = fields.Integer()
+    vouchers = fields.Integer()
+    offers_issued = fields.Integer()
+    offers_used = fields.Integer()
+    redemptions_refused = fields.Integer()
+    tier_changes = fields.Integer()
+    stock_used = fields.Dict(keys=fields.String(), values=fields.Integer())
+
+
+class BacktestReport(Body):
+    """What a draft would have done over a recorded period, against the rules in force."""
+
+    period = fields.Dict(required=True)
+    draft = fields.Dict(required=True)
+    against = fields.Dict(required=True)
+    currency = fields.String()
+    point_value = fields.String(allow_none=True, metadata={"example": "0.01"})
+    occurrences = fields.Dict(keys=fields.String(), values=fields.Integer())
+    totals = fields.Dict(keys=fields.String(), values=fields.Nested(BacktestTotals))
+    differing_decisions = fields.Integer(required=True, metadata={
+        "description": "occurrences whose decisions differ between the draft and the rules "
+                       "compared with"})
+    points_difference = fields.Integer(required=True)
+    cost_difference = fields.String(allow_none=True, metadata={"example": "120.00"})
+    per_rule = fields.List(fields.Dict())
+    per_tier = fields.List(fields.Dict())
+    per_day = fields.List(fields.Dict())
+    tier_differences = fields.Dict()
+    members_most_affected = fields.List(fields.Dict())
+    samples = fields.List(fields.Dict())
+    replay_check = fields.Dict(allow_none=True, metadata={
+        "description": "replaying the rules in force against the recorded ledger"})
+    notes = fields.List(fields.String())
 
 
 class SweepReport(Body):

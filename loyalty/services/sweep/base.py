@@ -102,7 +102,7 @@ class Sweep:
             return False
         occurrence = Occurrence(kind=kind, source_id=f"sweep:{key}",
                                 occurred_at=at or self.as_of, attributes=attributes)
-        _, body = react(self.ctx, self.book, uow, member, occurrence)
+        _, body = react(self.ctx, self.book, uow, member, occurrence, origin="sweep")
         uow.idempotency.put("sweep", key, member_id=member.member_id,
                             fingerprint=self.key[:64], status=201, response=body,
                             created_at=self.now)

@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
 
+from loyalty.domain.errors import ValidationFailed
 from loyalty.services.context import ServiceContext
 from loyalty.services.sweep.base import Batch, Phase, Shard, Sweep, run_key
 from loyalty.store import tables as t
@@ -139,13 +140,45 @@ def remaining_work(ctx: ServiceContext, as_of: datetime, shard: Shard,
     return total
 
 
+def ahead_problem(ctx: ServiceContext, as_of: datetime, now: datetime, *,
+                  name: str = "as_of", allow: str = '"allow_future": true') -> str | None:
+    """Why a sweep as of `as_of` must not run at `now` without being meant, if it must not:
+    more than the future tolerance ahead, it would expire points and move members early, for
+    good. The answer calls the instant `name` and the way to allow it `allow`."""
+    ahead = as_of - now
+    hours = ctx.settings.future_tolerance_hours
+    if ahead <= timedelta(hours=hours):
+        return None
+    if ahead >= timedelta(days=2):
+        span = f"{ahead.days} days"
+    else:
+        span = f"{ahead.total_seconds() / 3600:.1f} hours"
+    return (f"{name} {as_of.isoformat()} is {span} ahead of now, more than the {hours:g} hours "
+            "a sweep may run ahead; a sweep ahead of time expires points and moves members "
+            f"early and cannot be undone; pass {allow} if this is intended.")
+
+
+def refuse_ahead(ctx: ServiceContext, as_of: datetime, now: datetime) -> None:
+    """Refuse (`ValidationFailed` on `as_of`) a sweep more than the future tolerance ahead."""
+    problem = ahead_problem(ctx, as_of, now)
+    if problem:
+        raise ValidationFailed(problem, details={"fields": {"as_of": [problem]}})
+
+
 def run_sweep(ctx: ServiceContext, as_of: datetime, *, shard: Shard | None = None,
               batch_size: int = 2000, phases: Sequence[Phase] | None = None,
-              progress: Progress | None = None) -> dict[str, Any]:
-    """Run every phase as of `as_of` for one shard; returns what each phase changed."""
+              progress: Progress | None = None, allow_future: bool = True) -> dict[str, Any]:
+    """Run every phase as of `as_of` for one shard; returns what each phase changed.
+
+    With `allow_future=False`, as the command line and the API ask unless told otherwise, an
+    `as_of` more than the future tolerance ahead of the clock is refused before anything
+    changes (`ValidationFailed` naming `as_of`)."""
+    now = ctx.clock()
+    if not allow_future:
+        refuse_ahead(ctx, as_of, now)
     shard = shard or Shard()
     book = ctx.rules.current()
-    sweep = Sweep(ctx=ctx, book=book, as_of=as_of, now=ctx.clock(), shard=shard)
+    sweep = Sweep(ctx=ctx, book=book, as_of=as_of, now=now, shard=shard)
     sweep.previous_as_of = previous_sweep(ctx, shard, sweep.key)
     report: dict[str, Any] = {"as_of": sweep.key, "shard": str(shard),
                               "ruleset_version": book.version, "phases": {}}

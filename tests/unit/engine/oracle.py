@@ -1,15 +1,19 @@
 """A reference evaluator of the rule language (rules/README.md), for the differential test.
 
 It reads rules as the plain dictionaries a rule file holds and works out every fact from the
-raw snapshot itself; it shares nothing with the engine but the domain's effect classes.
+raw snapshot itself; it shares nothing with the engine but the domain's effect classes. Words
+compare without regard to case; an event attribute is read as the type its event declares, and
+is unknown when the event does not declare it or it is not of that type.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
-from decimal import Decimal
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from loyalty.domain.decisions import (
@@ -28,7 +32,14 @@ from loyalty.domain.decisions import (
 )
 from loyalty.domain.model import EvaluationInput, Line
 
+#: Per event type, each declared attribute's type and the words it may be (program.yaml).
+Declared = Mapping[str, Mapping[str, tuple[str, tuple[str, ...]]]]
+
 DEFAULT_PRIORITY = 100
+#: How a rule compares an event attribute of each declared type.
+DECLARED_KINDS = {"number": "number", "money": "number", "word": "text", "yes/no": "yes/no",
+                  "date": "date", "list": "list"}
+DECIMAL_TEXT = re.compile(r"^[+-]?[0-9]+([.][0-9]+)?$")
 DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 ATTRIBUTE_PREFIXES = ("event.attributes.", "member.attributes.")
 ORDER_OPS = ("above", "at_least", "below", "at_most", "between")
@@ -123,7 +134,51 @@ def _age(born: date, on: date) -> int:
     return years
 
 
-def snapshot_facts(data: EvaluationInput) -> dict[str, Any]:
+def read_declared(kind: str, words: tuple[str, ...], raw: Any) -> Any:
+    """An attribute as its declared type, or None when it is not of that type."""
+    if raw is None:
+        return None
+    if kind in ("number", "money"):
+        text = str(raw).strip() if isinstance(raw, str) else None
+        if isinstance(raw, bool) or not (isinstance(raw, int | float | Decimal) or text):
+            return None
+        if text is not None and not DECIMAL_TEXT.match(text):
+            return None
+        try:
+            number = Decimal(str(raw).strip())
+        except InvalidOperation:
+            return None
+        exponent = number.as_tuple().exponent
+        if kind == "money" and (number < 0 or (isinstance(exponent, int) and exponent < -4)):
+            return None
+        return number
+    if kind == "yes/no":
+        return raw if isinstance(raw, bool) else None
+    if kind == "date":
+        if isinstance(raw, datetime):
+            return raw.date()
+        if isinstance(raw, date):
+            return raw
+        try:
+            if isinstance(raw, str) and len(raw) == 10:
+                return date.fromisoformat(raw)
+            return datetime.fromisoformat(raw).date() if isinstance(raw, str) else None
+        except ValueError:
+            return None
+    if kind == "list":
+        if not isinstance(raw, list | tuple) or not all(_is_word(item) for item in raw):
+            return None
+        return tuple(item.casefold() for item in raw)
+    if not _is_word(raw) or (words and raw.casefold() not in words):
+        return None
+    return raw.casefold()
+
+
+def _is_word(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def snapshot_facts(data: EvaluationInput, declared: Declared) -> dict[str, Any]:
     """Every event, member and stats fact of a snapshot by path; None when unknown."""
     occ, member, stats = data.occurrence, data.member, data.stats
     local = occ.occurred_at
@@ -164,7 +219,10 @@ def snapshot_facts(data: EvaluationInput) -> dict[str, Any]:
         "stats.categories_bought": tuple(stats.categories_bought),
         "stats.points_available": stats.points_available,
     }
-    facts.update({f"event.attributes.{k}": v for k, v in occ.attributes.items()})
+    attributes = declared.get(occ.kind, {})
+    for name, raw in occ.attributes.items():
+        if name in attributes:
+            facts[f"event.attributes.{name}"] = read_declared(*attributes[name], raw)
     facts.update({f"member.attributes.{k}": v for k, v in member.attributes.items()})
     return facts
 
@@ -185,7 +243,7 @@ def _word(value: Any) -> str | None:
         return None
     if value is True or value is False:
         return "true" if value else "false"
-    return str(value)
+    return str(value).casefold()
 
 
 def _number(value: Any) -> Decimal | None:
@@ -212,7 +270,7 @@ def _operand(kind: str, raw: Any) -> Any:
     if kind == "word":
         return _word(raw)
     if kind in ("text", "list"):
-        return str(raw)
+        return str(raw).casefold()
     return raw
 
 
@@ -223,6 +281,8 @@ def _compare(kind: str, op: str, actual: Any, raw: Any) -> bool:
         return False
     if kind == "number":
         actual = Decimal(actual)
+    if kind == "text":
+        actual = str(actual).casefold()
     if op in ("in", "not_in"):
         found = actual in [_operand(kind, item) for item in raw]
         return found if op == "in" else not found
@@ -236,32 +296,40 @@ def _compare(kind: str, op: str, actual: Any, raw: Any) -> bool:
         "at_least": lambda: actual >= value,
         "below": lambda: actual < value,
         "at_most": lambda: actual <= value,
-        "contains": lambda: value in [str(item) for item in actual],
+        "contains": lambda: value in [str(item).casefold() for item in actual],
         "starts_with": lambda: str(actual).startswith(value),
     }
     return bool(results[op]())
 
 
-def holds(
-    cond: Any,
-    facts: dict[str, Any],
-    lines: list[dict[str, Any]],
-    line: dict[str, Any] | None = None,
-    seen: Outcomes | None = None,
-) -> bool:
+@dataclass(frozen=True)
+class Scope:
+    """What a condition is judged on: the facts, the lines, the line being tested, how each
+    event attribute compares (by path), and the tally of outcomes."""
+
+    facts: dict[str, Any]
+    lines: list[dict[str, Any]]
+    kinds: Mapping[str, str]
+    seen: Outcomes | None = None
+
+
+def holds(cond: Any, scope: Scope, line: dict[str, Any] | None = None) -> bool:
     """Whether a condition holds; every part is evaluated so `seen` records all of them."""
     if isinstance(cond, list):
-        return all([holds(c, facts, lines, line, seen) for c in cond])
+        return all([holds(c, scope, line) for c in cond])
     (key,) = [k for k in cond if k != "fact"] if "fact" in cond else list(cond)
     if key in ("all", "any", "none"):
-        results = [holds(c, facts, lines, line, seen) for c in cond[key]]
+        results = [holds(c, scope, line) for c in cond[key]]
         return {"all": all(results), "any": any(results), "none": not any(results)}[key]
     if key in ("any_line", "all_lines"):
-        matches = [holds(cond[key], facts, lines, item, seen) for item in lines]
+        matches = [holds(cond[key], scope, item) for item in scope.lines]
         return any(matches) if key == "any_line" else bool(matches) and all(matches)
     path = cond["fact"]
-    actual = (line or {}).get(path) if path.startswith("line.") else facts.get(path)
-    if path.startswith(ATTRIBUTE_PREFIXES):
+    actual = (line or {}).get(path) if path.startswith("line.") else scope.facts.get(path)
+    seen = scope.seen
+    if path in scope.kinds:
+        kind = scope.kinds[path]
+    elif path.startswith(ATTRIBUTE_PREFIXES):
         kind, actual = _attribute_view(key, cond[key], actual)
     else:
         kind = FACT_TYPES[path]
@@ -315,11 +383,15 @@ def _limit(node: dict[str, Any] | None) -> Limit | None:
 
 
 def expected_decisions(
-    files: list[RuleFile], data: EvaluationInput, seen: Outcomes | None = None
+    files: list[RuleFile], data: EvaluationInput, declared: Declared,
+    seen: Outcomes | None = None,
 ) -> list[Expected]:
     """The decisions of every matching rule, in priority, file name, position, effect order."""
-    facts = snapshot_facts(data)
+    facts = snapshot_facts(data, declared)
     lines = [line_facts(line) for line in data.occurrence.lines]
+    kinds = {f"event.attributes.{name}": DECLARED_KINDS[kind]
+             for attributes in declared.values() for name, (kind, _) in attributes.items()}
+    scope = Scope(facts, lines, kinds, seen)
     day = facts["event.date"]
     reacting = [
         ((rule.get("priority", DEFAULT_PRIORITY), rule_file.name, position), rule_file, rule)
@@ -330,7 +402,7 @@ def expected_decisions(
     out: list[Expected] = []
     for (priority, _, _), rule_file, rule in sorted(reacting, key=lambda item: item[0]):
         when = rule.get("when")
-        matches = when is None or holds(when, facts, lines, seen=seen)
+        matches = when is None or holds(when, scope)
         if not matches or not rule.get("from", day) <= day <= rule.get("until", day):
             continue
         for effect in rule["then"]:
@@ -340,7 +412,7 @@ def expected_decisions(
                 matched = tuple(
                     index
                     for index, item in enumerate(lines)
-                    if holds(params["on_lines"], facts, lines, item, seen)
+                    if holds(params["on_lines"], scope, item)
                 )
                 if not matched:
                     continue

@@ -1,0 +1,681 @@
+"""Decide what one occurrence changes, writing nothing: the one decision path.
+
+The till, events, the sweep, `explain` and the backtest all decide here. Deciding reads the
+member, their account and the counters shared over time (limit usage, budgets, stock, open
+offers) through a `State`, evaluates the rules through the engine, and returns `Changes`: a
+plain value of everything to record. Only `State.record` writes, in the database for the till
+and the sweep, in memory for explain and the backtest.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Protocol
+
+from loyalty.domain.decisions import (
+    AddTag,
+    AwardPoints,
+    Decision,
+    GrantPrivilege,
+    GrantReward,
+    IssueOffer,
+    MultiplyPoints,
+    Notify,
+    RemoveTag,
+    RevokePrivilege,
+    RuleBook,
+    SetTier,
+)
+from loyalty.domain.effects import floor_points
+from loyalty.domain.errors import (
+    InsufficientPoints,
+    OutOfStock,
+    ReturnExceedsPurchase,
+    RewardUnavailable,
+    UnknownReward,
+    UnknownTransaction,
+    ValidationFailed,
+)
+from loyalty.domain.ledger import CLAWBACK_RULE, Account, Source
+from loyalty.domain.model import EvaluationInput, Line, Member, MemberStats, Occurrence
+from loyalty.domain.policy import RewardDef, TierLadder
+from loyalty.domain.tiers import next_review
+from loyalty.services.limits import MAX_AWARD, budget_key, capped_points, period_key
+from loyalty.services.timing import expiry_for, iso
+
+DRIFTING = ("declining", "lapsed", "churned")
+TRANSACTIONS = ("purchase", "return")
+
+
+def voucher_code() -> str:
+    return secrets.token_hex(6).upper()
+
+
+@dataclass
+class Holder:
+    """The member as deciding needs them: the profile rules test, and what purchases add up."""
+
+    profile: Member
+    lifetime_spend: Decimal = Decimal("0")
+    lifetime_visits: int = 0
+    categories: tuple[str, ...] = ()
+    last_purchase_at: datetime | None = None
+
+    @property
+    def member_id(self) -> str:
+        return self.profile.member_id
+
+
+@dataclass(frozen=True)
+class HeldOffer:
+    """An offer the member holds, open until `valid_until`."""
+
+    key: Any
+    offer_code: str
+    benefit: str
+    value: Decimal
+    description: str
+    rule_id: str | None
+    ruleset_version: str | None
+    campaign: str | None
+
+
+@dataclass(frozen=True)
+class SoldLine:
+    line_no: int
+    sku: str
+    category: str
+    quantity: int
+    unit_price: Decimal
+    returned_quantity: int
+
+
+@dataclass(frozen=True)
+class RecordedPurchase:
+    """A purchase as a return needs it: what it cost, earned, and what is left to return."""
+
+    transaction_id: str
+    member_id: str
+    type: str
+    occurred_at: datetime
+    total: Decimal
+    currency: str | None
+    points_earned: int
+    points_clawed_back: int
+    returned_total: Decimal
+    lines: tuple[SoldLine, ...]
+
+
+@dataclass
+class Outcome:
+    """What one occurrence changed, ready to be written into the response body."""
+
+    earned: int = 0
+    pending: int = 0
+    clawed_back: int = 0
+    rewards: list[dict[str, Any]] = field(default_factory=list)
+    offers: list[dict[str, Any]] = field(default_factory=list)
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    tier_before: str = ""
+    tier_after: str = ""
+
+
+@dataclass
+class Changes:
+    """Everything one occurrence changes, decided and not yet recorded."""
+
+    member_id: str
+    occurrence: Occurrence
+    book_version: str
+    account: Account
+    outcome: Outcome
+    member: dict[str, Any] = field(default_factory=dict)
+    usage: list[tuple[str, str, int, bool]] = field(default_factory=list)
+    budgets: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    stock: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    rewards: list[dict[str, Any]] = field(default_factory=list)
+    offers: list[dict[str, Any]] = field(default_factory=list)
+    offers_used: list[Any] = field(default_factory=list)
+    privileges: list[dict[str, Any]] = field(default_factory=list)
+    revoked: list[str] = field(default_factory=list)
+    tier_changes: list[dict[str, Any]] = field(default_factory=list)
+    notifications: list[dict[str, Any]] = field(default_factory=list)
+    transaction: dict[str, Any] | None = None
+    lines: list[dict[str, Any]] = field(default_factory=list)
+    returned: tuple[str, dict[int, int], dict[str, Any]] | None = None
+    extend_expiry: datetime | None = None
+    #: the event's own row (an event raised by a till, an enrolment or the sweep)
+    event: dict[str, Any] | None = None
+    #: how the history records the occurrence for replay (None: a reaction, re-decided instead)
+    history: str | None = None
+    #: the points each rule gave or took, by rule id (what the backtest compares)
+    points_by_rule: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+
+class State(Protocol):
+    """What deciding reads, and where decided changes are recorded."""
+
+    def stats(self, member: Holder, as_of: datetime) -> MemberStats: ...
+
+    def usage(self, member_id: str, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        ...
+
+    def budget_spent(self, key: str) -> int: ...
+
+    def stock_used(self, reward_id: str) -> int: ...
+
+    def open_offers(self, member_id: str, as_of: datetime) -> Sequence[HeldOffer]: ...
+
+    def purchase(self, transaction_id: str) -> RecordedPurchase | None: ...
+
+    def member(self, member_id: str) -> Holder | None: ...
+
+    def account(self, member: Holder, *, as_of: datetime | None) -> Account: ...
+
+    def record(self, changes: Changes, recorded_at: datetime) -> None: ...
+
+
+def decision_view(decision: Decision, points: int | None) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "rule_id": decision.rule_id, "ruleset": decision.ruleset,
+        "ruleset_version": decision.ruleset_version, "effect": decision.effect_name,
+        "reason": decision.reason,
+    }
+    if points is not None:
+        view["points"] = points
+    if decision.campaign:
+        view["campaign"] = decision.campaign
+    return view
+
+
+def metric_value(metric: str, stats: MemberStats, occurrence: Occurrence, earned: int) -> Decimal:
+    """A tier metric as it stands once this occurrence is counted."""
+    purchase = occurrence.kind == "purchase"
+    spend = occurrence.total if purchase else Decimal("0")
+    visit = 1 if purchase else 0
+    values: dict[str, Decimal] = {
+        "spend_30d": stats.spend_30d + spend, "spend_90d": stats.spend_90d + spend,
+        "spend_365d": stats.spend_365d + spend, "lifetime_spend": stats.lifetime_spend + spend,
+        "visits_30d": Decimal(stats.visits_30d + visit),
+        "visits_90d": Decimal(stats.visits_90d + visit),
+        "visits_365d": Decimal(stats.visits_365d + visit),
+        "lifetime_visits": Decimal(stats.lifetime_visits + visit),
+        "points_lifetime": Decimal(stats.points_lifetime + earned),
+        "points_365d": Decimal(stats.points_365d + (earned if purchase else 0)),
+    }
+    return values.get(metric, Decimal("0"))
+
+
+class Decider:
+    """Decides the rules' effects for one occurrence of one member into `Changes`."""
+
+    def __init__(self, book: RuleBook, state: State, member: Holder, account: Account,
+                 occurrence: Occurrence, codes: Callable[[], str] = voucher_code) -> None:
+        self.book = book
+        self.state = state
+        self.holder = member
+        self.member = replace(member.profile)
+        self.occ = occurrence
+        self.source_type = "transaction" if occurrence.kind in TRANSACTIONS else "event"
+        self.codes = codes
+        self.changes = Changes(member.member_id, occurrence, book.version, account,
+                               Outcome(tier_before=member.profile.tier,
+                                       tier_after=member.profile.tier))
+
+    def source(self, decision: Decision | None = None, **extra: Any) -> Source:
+        return Source(
+            self.source_type, self.occ.source_id, self.occ.occurred_at,
+            rule_id=decision.rule_id if decision else extra.get("rule_id"),
+            ruleset_version=decision.ruleset_version if decision else extra.get("version"),
+            campaign=decision.campaign if decision else extra.get("campaign"),
+        )
+
+    def run(self, stats: MemberStats) -> Changes:
+        occ, book, changes = self.occ, self.book, self.changes
+        out = changes.outcome
+        decisions = book.evaluate(EvaluationInput(occ, self.member, stats, occ.occurred_at))
+        decisions, points = self.within_limits(decisions)
+        parts: list[tuple[int, str, Source]] = []
+        views: list[dict[str, Any]] = []
+        for index, decision in enumerate(decisions):
+            value = points.get(index)
+            views.append(decision_view(decision, value))
+            if isinstance(decision.effect, AwardPoints | MultiplyPoints) and value:
+                parts.append((value, decision.reason, self.source(decision)))
+                changes.points_by_rule[decision.rule_id] += value
+        out.decisions.extend(views)
+        parts.extend(self.presented_offers(sum(p for p, _, _ in parts)))
+        policy = book.policy.points
+        lot = changes.account.earn(
+            parts, pending_until=occ.occurred_at + timedelta(days=policy.pending_days),
+            expires_at=expiry_for(policy, occ.occurred_at),
+        )
+        out.earned = lot.earned if lot else 0
+        out.pending = lot.earned if lot and lot.state == "pending" else 0
+        for decision, view in zip(decisions, views, strict=True):
+            self.other_effect(decision, view)
+        ladder = book.policy.tiers
+        if ladder is not None and occ.kind == "purchase":
+            self.upgrade(ladder, metric_value(ladder.metric, stats, occ, out.earned))
+        out.tier_after = self.member.tier
+        return changes
+
+    def within_limits(self, decisions: Sequence[Decision]) -> tuple[list[Decision],
+                                                                     dict[int, int]]:
+        """Drop decisions of rules that reached their limit or would overspend their budget,
+        and note the use of the others. Returns the decisions that apply and the points of
+        each award (by index in that list)."""
+        occurrence, changes = self.occ, self.changes
+        counted = {d.rule_id: (period_key(d.limit.period, occurrence), d.limit.times)
+                   for d in decisions if d.limit is not None and d.limit.times is not None}
+        keys = {rule: key for rule, (key, _) in counted.items()}
+        usage = self.state.usage(self.member.member_id, list(keys.items())) if keys else {}
+        blocked = {rule for rule, (key, times) in counted.items()
+                   if usage.get((rule, key), 0) >= times}
+        kept = [d for d in decisions if d.rule_id not in blocked]
+        points = capped_points(kept, occurrence)
+        budgets: dict[str, int] = {}
+        for d in kept:
+            if d.limit is not None and d.limit.budget_points is not None:
+                key = budget_key(d.campaign, d.rule_id)
+                budgets[key] = min(budgets.get(key, d.limit.budget_points), d.limit.budget_points)
+        if budgets:
+
+            def wanted(key: str) -> int:
+                return sum(points.get(i, 0) for i, d in enumerate(kept)
+                           if budget_key(d.campaign, d.rule_id) == key)
+
+            over = {key for key, budget in sorted(budgets.items())
+                    if self.state.budget_spent(key) + changes.budgets[key] + wanted(key)
+                    > budget}
+            if over:
+                kept = [d for d in kept if budget_key(d.campaign, d.rule_id) not in over]
+                points = capped_points(kept, occurrence)
+            for key in sorted(budgets.keys() - over):
+                changes.budgets[key] += wanted(key)
+        applied = {d.rule_id for d in kept}
+        for rule, key in keys.items():
+            if rule in applied:
+                rule_points = sum(points.get(i, 0) for i, d in enumerate(kept)
+                                  if d.rule_id == rule)
+                changes.usage.append((rule, key, rule_points, (rule, key) in usage))
+        return kept, points
+
+    def presented_offers(self, base_points: int) -> list[tuple[int, str, Source]]:
+        """Offers the member holds and presented now: bonus points or a multiplier, then used."""
+        occ, changes = self.occ, self.changes
+        if not occ.offer_codes or occ.kind != "purchase":
+            return []
+        presented = set(occ.offer_codes)
+        parts: list[tuple[int, str, Source]] = []
+        for offer in self.state.open_offers(self.member.member_id, occ.occurred_at):
+            if offer.offer_code not in presented:
+                continue
+            presented.discard(offer.offer_code)
+            if offer.benefit == "bonus_points":
+                value = min(MAX_AWARD, floor_points(offer.value))
+            else:
+                value = min(MAX_AWARD, floor_points(Decimal(base_points) * (offer.value - 1)))
+            reason = f"offer {offer.offer_code} used: {offer.description}".rstrip(": ")
+            src = self.source(rule_id=offer.rule_id, version=offer.ruleset_version,
+                              campaign=offer.campaign)
+            if value > 0:
+                parts.append((value, reason, src))
+                changes.points_by_rule[offer.rule_id or offer.offer_code] += value
+                if offer.campaign:  # the campaign's budget counts what its offers give
+                    changes.budgets[budget_key(offer.campaign, offer.rule_id)] += value
+            changes.offers_used.append(offer.key)
+            changes.outcome.offers.append({"offer_code": offer.offer_code, "status": "used",
+                                           "points": value, "description": offer.description})
+            changes.outcome.decisions.append({
+                "rule_id": offer.rule_id, "ruleset": "offers",
+                "ruleset_version": offer.ruleset_version, "effect": "use_offer",
+                "points": value, "reason": reason})
+        return parts
+
+    def in_stock(self, reward_id: str, quantity: int) -> bool:
+        """Take `quantity` of a catalogue reward with a stock; False (nothing taken) when too
+        few are left. A reward without a stock is never short."""
+        reward = self.book.policy.reward(reward_id)
+        if reward is None or reward.stock is None:
+            return True
+        taken = self.changes.stock
+        if self.state.stock_used(reward_id) + taken[reward_id] + quantity > reward.stock:
+            return False
+        taken[reward_id] += quantity
+        return True
+
+    def other_effect(self, decision: Decision, view: dict[str, Any]) -> None:
+        effect, changes = decision.effect, self.changes
+        out = changes.outcome
+        member_id = self.member.member_id
+        at = self.occ.occurred_at
+        common = {"member_id": member_id, "source_id": self.occ.source_id,
+                  "rule_id": decision.rule_id, "ruleset_version": decision.ruleset_version}
+        if isinstance(effect, GrantReward):
+            if not self.in_stock(effect.reward_id, effect.quantity):
+                view["reason"] = f"{view['reason']}; not given: {effect.reward_id} is out of stock"
+                return
+            code = self.codes()
+            valid_until = None
+            if effect.valid_days:
+                valid_until = (at + timedelta(days=effect.valid_days)).astimezone(UTC)
+            changes.rewards.append({
+                **common, "reward_id": effect.reward_id, "quantity": effect.quantity,
+                "voucher_code": code, "source_type": self.source_type,
+                "campaign": decision.campaign, "points_spent": 0, "granted_at": at,
+                "valid_until": valid_until,
+            })
+            out.rewards.append({"reward_id": effect.reward_id, "rule_id": decision.rule_id,
+                                "quantity": effect.quantity, "voucher_code": code,
+                                "valid_until": iso(valid_until)})
+        elif isinstance(effect, IssueOffer):
+            valid_until = (at + timedelta(days=effect.valid_days)).astimezone(UTC)
+            description = effect.description or decision.reason
+            changes.offers.append({
+                "member_id": member_id, "offer_code": effect.offer_id, "benefit": effect.benefit,
+                "value": effect.value, "description": description,
+                "status": "open", "issued_at": at, "valid_until": valid_until,
+                "source_id": self.occ.source_id, "rule_id": decision.rule_id,
+                "ruleset_version": decision.ruleset_version, "campaign": decision.campaign,
+            })
+            out.offers.append({"offer_code": effect.offer_id, "status": "issued",
+                               "benefit": effect.benefit, "value": str(effect.value),
+                               "description": description,
+                               "valid_until": iso(valid_until), "rule_id": decision.rule_id})
+        elif isinstance(effect, GrantPrivilege):
+            valid_until = at + timedelta(days=effect.valid_days) if effect.valid_days else None
+            changes.privileges.append({**common, "privilege": effect.privilege,
+                                       "granted_at": at, "valid_until": valid_until})
+        elif isinstance(effect, RevokePrivilege):
+            changes.revoked.append(effect.privilege)
+        elif isinstance(effect, SetTier):
+            self.change_tier(effect.tier, decision.reason, decision.rule_id,
+                             decision.ruleset_version)
+        elif isinstance(effect, AddTag | RemoveTag):
+            tags = [tag for tag in self.member.tags if tag != effect.tag]
+            if isinstance(effect, AddTag):
+                tags.append(effect.tag)
+            self.member.tags = tuple(tags)
+            changes.member["tags"] = tags
+        elif isinstance(effect, Notify):
+            changes.notifications.append({**common, "notification": effect.notification,
+                                          "message": effect.message or decision.reason,
+                                          "created_at": at})
+
+    def upgrade(self, ladder: TierLadder, value: Decimal) -> None:
+        """Move up at once when the metric reaches a higher tier; never down mid-purchase."""
+        target = ladder.qualifying_tier(value)
+        if ladder.rank(target) > ladder.rank(self.member.tier):
+            self.change_tier(target, f"qualified for {target}: {ladder.metric} reached {value}",
+                             None, self.book.version)
+
+    def change_tier(self, tier: str, reason: str, rule_id: str | None, version: str) -> None:
+        if tier == self.member.tier:
+            return
+        at = self.occ.occurred_at
+        self.changes.tier_changes.append({
+            "member_id": self.member.member_id, "from_tier": self.member.tier, "to_tier": tier,
+            "changed_at": at, "reason": reason, "source_id": self.occ.source_id,
+            "rule_id": rule_id, "ruleset_version": version,
+        })
+        self.member.tier = tier
+        self.changes.member.update(tier=tier, tier_since=at, tier_notice_for=None,
+                                   tier_review_at=next_review(self.book.policy.tiers, at, tier))
+
+
+def decide_event(book: RuleBook, state: State, member: Holder, occurrence: Occurrence,
+                 codes: Callable[[], str] = voucher_code) -> Changes:
+    """What the rules decide for a non-purchase occurrence (an event, enrolment, a sweep's)."""
+    at = occurrence.occurred_at
+    stats = state.stats(member, at)
+    account = state.account(member, as_of=at)
+    account.settle(at, Source("event", occurrence.source_id, at, ruleset_version=book.version))
+    return Decider(book, state, member, account, occurrence, codes).run(stats)
+
+
+def decide_purchase(book: RuleBook, state: State, member: Holder, occurrence: Occurrence,
+                    recorded_at: datetime, codes: Callable[[], str] = voucher_code) -> Changes:
+    """What the rules decide for a purchase, and what it adds to the member's figures."""
+    at, tid = occurrence.occurred_at, occurrence.source_id
+    stats = state.stats(member, at)
+    account = state.account(member, as_of=at)
+    account.settle(at, Source("transaction", tid, at, ruleset_version=book.version))
+    changes = Decider(book, state, member, account, occurrence, codes).run(stats)
+    changes.transaction = {
+        "transaction_id": tid, "member_id": member.member_id, "type": "purchase",
+        "occurred_at": at, "recorded_at": recorded_at, "store_id": occurrence.store_id,
+        "channel": occurrence.channel, "currency": occurrence.currency,
+        "total": occurrence.total, "ruleset_version": book.version,
+        "points_earned": changes.outcome.earned, "points_clawed_back": 0,
+        "returned_total": Decimal("0"),
+        "payment_methods": list(occurrence.payment_methods),
+        "offer_codes": list(occurrence.offer_codes),
+    }
+    changes.lines = [
+        {"transaction_id": tid, "line_no": i, "sku": line.sku, "category": line.category,
+         "quantity": line.quantity, "unit_price": line.unit_price, "returned_quantity": 0}
+        for i, line in enumerate(occurrence.lines)]
+    last = member.last_purchase_at
+    categories = sorted(set(member.categories) | {line.category for line in occurrence.lines})
+    changes.member.update(
+        lifetime_spend=member.lifetime_spend + occurrence.total,
+        lifetime_visits=member.lifetime_visits + 1, categories=categories,
+        last_purchase_at=at if last is None or at > last else last)
+    if member.profile.lifecycle_stage in DRIFTING:  # a purchase brings a drifting member back
+        changes.member.update(lifecycle_stage="active", lifecycle_since=at)
+    policy = book.policy.points
+    if policy.expiry == "extended_by_activity":
+        changes.extend_expiry = expiry_for(policy, at)
+    return changes
+
+
+def reactions(changes: Changes, before: Holder) -> list[Occurrence]:
+    """What a purchase changed that the rules react to in the same transaction: an upgrade,
+    a drifting member coming back."""
+    occ, out = changes.occurrence, changes.outcome
+    found: list[Occurrence] = []
+    if out.tier_after != out.tier_before:
+        found.append(Occurrence(
+            kind="tier_changed", source_id=f"{occ.source_id}#tier", occurred_at=occ.occurred_at,
+            attributes={"from": out.tier_before, "to": out.tier_after, "direction": "up"}))
+    if before.profile.lifecycle_stage in DRIFTING:
+        found.append(Occurrence(
+            kind="lifecycle_changed", source_id=f"{occ.source_id}#lifecycle",
+            occurred_at=occ.occurred_at,
+            attributes={"stage": "active", "previous": before.profile.lifecycle_stage}))
+    return found
+
+
+def return_lines(original: RecordedPurchase, lines: Sequence[Line],
+                 transaction_id: str) -> tuple[Decimal, dict[int, int], list[dict[str, Any]]]:
+    """Match returned units to the purchase's lines: the value returned, the new returned
+    quantities by line number, and the return's own lines. Refuses more than is left."""
+    wanted: dict[str, int] = defaultdict(int)
+    for line in lines:
+        wanted[line.sku] += line.quantity
+    value = Decimal("0")
+    returned_now: dict[int, int] = {}
+    rows: list[dict[str, Any]] = []
+    problems: dict[str, str] = {}
+    for sku, quantity in wanted.items():
+        matching = [row for row in original.lines if row.sku == sku]
+        left = sum(row.quantity - row.returned_quantity for row in matching)
+        if quantity > left:
+            bought = sum(row.quantity for row in matching)
+            problems[sku] = (f"bought {bought}, already returned {bought - left}, "
+                             f"cannot return {quantity} more")
+            continue
+        for row in matching:
+            take = min(quantity, row.quantity - row.returned_quantity)
+            if take <= 0:
+                continue
+            quantity -= take
+            returned_now[row.line_no] = row.returned_quantity + take
+            value += row.unit_price * take
+            rows.append({"transaction_id": transaction_id, "line_no": len(rows), "sku": sku,
+                         "category": row.category, "quantity": take,
+                         "unit_price": row.unit_price, "returned_quantity": 0})
+    if problems:
+        raise ReturnExceedsPurchase(
+            f"return exceeds what purchase {original.transaction_id!r} bought",
+            details={"lines": problems})
+    return value, returned_now, rows
+
+
+def decide_return(book: RuleBook, state: State, member: Holder, occurrence: Occurrence,
+                  original_id: str, recorded_at: datetime) -> Changes:
+    """Claw back points in proportion to the value returned, never more than was earned."""
+    original = state.purchase(original_id)
+    if original is None or original.member_id != member.member_id or original.type != "purchase":
+        raise UnknownTransaction(
+            f"member {member.member_id!r} has no purchase {original_id!r} to return against",
+            details={"original_transaction_id": original_id})
+    at, tid = occurrence.occurred_at, occurrence.source_id
+    if at < original.occurred_at:
+        raise ValidationFailed.on_fields({"occurred_at": [
+            f"A return cannot happen before its purchase ({original.occurred_at.isoformat()})."
+        ]})
+    value, returned_now, rows = return_lines(original, occurrence.lines, tid)
+    returned_total = original.returned_total + value
+    target = (
+        original.points_earned if original.total <= 0
+        else min(original.points_earned,
+                 floor_points(original.points_earned * returned_total / original.total))
+    )
+    claw = max(0, target - original.points_clawed_back)
+    account = state.account(member, as_of=None)
+    source = Source("transaction", tid, at, ruleset_version=book.version)
+    account.settle(at, source)
+    share = (value / original.total * 100).quantize(Decimal("0.1")) if original.total else 0
+    reason = f"return of {share}% of purchase {original_id}"
+    shortfall = account.claw_back(claw, reason, source, original_source_id=original_id,
+                                  shortfall=book.policy.points.shortfall)
+    tier = member.profile.tier
+    changes = Changes(member.member_id, occurrence, book.version, account,
+                      Outcome(tier_before=tier, tier_after=tier, clawed_back=claw))
+    if claw:
+        changes.points_by_rule[CLAWBACK_RULE] -= claw
+    changes.transaction = {
+        "transaction_id": tid, "member_id": member.member_id, "type": "return",
+        "occurred_at": at, "recorded_at": recorded_at, "store_id": occurrence.store_id,
+        "channel": occurrence.channel, "currency": occurrence.currency or original.currency,
+        "total": -value, "original_transaction_id": original_id,
+        "ruleset_version": book.version, "points_earned": 0, "points_clawed_back": claw,
+        "returned_total": Decimal("0"), "payment_methods": [], "offer_codes": [],
+    }
+    changes.lines = rows
+    changes.returned = (original_id, returned_now, {
+        "returned_total": returned_total,
+        "points_clawed_back": original.points_clawed_back + claw})
+    changes.member["lifetime_spend"] = member.lifetime_spend - value
+    changes.outcome.decisions.append({
+        "rule_id": CLAWBACK_RULE, "ruleset": "program", "ruleset_version": book.version,
+        "effect": "claw_back_points", "points": -claw,
+        "reason": reason + (f"; {shortfall} points could not be taken back"
+                            f" ({book.policy.points.shortfall})" if shortfall else ""),
+    })
+    return changes
+
+
+def reward_available(reward: RewardDef, as_of: datetime) -> bool:
+    day = as_of.date()
+    return (reward.valid_from is None or reward.valid_from <= day) and (
+        reward.valid_until is None or day <= reward.valid_until
+    )
+
+
+def decide_redemption(book: RuleBook, state: State, member: Holder, redemption_id: str,
+                      reward_id: str, quantity: int, at: datetime, recorded_at: datetime,
+                      codes: Callable[[], str] = voucher_code) -> Changes:
+    """Spend points on a catalogue reward: refused (nothing changes) when the reward is unknown
+    or unavailable, the points are too few, or the stock is out."""
+    reward = book.policy.reward(reward_id)
+    if reward is None:
+        raise UnknownReward(f"no reward {reward_id!r} in the catalogue",
+                            details={"reward_id": reward_id})
+    if reward.points_cost is None or not reward_available(reward, at):
+        raise RewardUnavailable(f"reward {reward_id!r} cannot be redeemed for points now",
+                                details={"reward_id": reward_id})
+    cost = reward.points_cost * quantity
+    account = state.account(member, as_of=None)
+    source = Source("redemption", redemption_id, at, rule_id=f"rewards.{reward_id}",
+                    ruleset_version=book.version)
+    account.settle(at, source)
+    if account.available < cost:
+        raise InsufficientPoints(f"{cost} points needed, {account.available} available",
+                                 details={"required": cost, "available": account.available})
+    redeemed = state.stock_used(reward_id)
+    if reward.stock is not None and redeemed + quantity > reward.stock:
+        raise OutOfStock(f"reward {reward_id!r} is out of stock",
+                         details={"reward_id": reward_id,
+                                  "stock_remaining": max(0, reward.stock - redeemed)})
+    account.spend(cost, f"redeemed {quantity} x {reward.name}", source)
+    occurrence = Occurrence(kind="redemption", source_id=redemption_id, occurred_at=at)
+    tier = member.profile.tier
+    changes = Changes(member.member_id, occurrence, book.version, account,
+                      Outcome(tier_before=tier, tier_after=tier), history="redemption")
+    changes.stock[reward_id] += quantity
+    code = codes()
+    changes.rewards.append({
+        "member_id": member.member_id, "reward_id": reward_id, "quantity": quantity,
+        "voucher_code": code, "source_type": "redemption", "source_id": redemption_id,
+        "rule_id": None, "ruleset_version": book.version, "campaign": None,
+        "points_spent": cost, "granted_at": at, "valid_until": None,
+    })
+    changes.points_by_rule[f"rewards.{reward_id}"] -= cost
+    changes.outcome.rewards.append({"reward_id": reward_id, "quantity": quantity,
+                                    "voucher_code": code, "points_spent": cost})
+    return changes
+
+
+def absorb(out: Outcome, reaction: Outcome) -> None:
+    """A reaction's effects join the receipt of the purchase that caused it."""
+    out.rewards.extend(reaction.rewards)
+    out.offers.extend(reaction.offers)
+    out.decisions.extend(reaction.decisions)
+
+
+def process(book: RuleBook, state: State, member: Holder, occurrence: Occurrence,
+            recorded_at: datetime, *, original_id: str | None = None, origin: str | None = None,
+            stored_attributes: dict[str, Any] | None = None,
+            codes: Callable[[], str] = voucher_code) -> list[Changes]:
+    """Decide and record one occurrence and the reactions it causes, in order: what the till,
+    the sweep, explain and the backtest all run. The first `Changes` is the occurrence's.
+
+    An event is recorded with its `origin` (None: a till) and `stored_attributes` (default:
+    its own attributes).
+    """
+    if occurrence.kind == "return":
+        changes = decide_return(book, state, member, occurrence, original_id or "", recorded_at)
+        changes.history = "transaction"
+        state.record(changes, recorded_at)
+        return [changes]
+    if occurrence.kind == "purchase":
+        changes = decide_purchase(book, state, member, occurrence, recorded_at, codes)
+        changes.history = "transaction"
+    else:
+        changes = decide_event(book, state, member, occurrence, codes)
+        changes.history = "event"
+        changes.event = {
+            "event_id": occurrence.source_id, "member_id": member.member_id,
+            "type": occurrence.kind, "occurred_at": occurrence.occurred_at,
+            "recorded_at": recorded_at, "ruleset_version": book.version, "origin": origin,
+            "attributes": occurrence.attributes if stored_attributes is None
+            else stored_attributes,
+        }
+    state.record(changes, recorded_at)
+    done = [changes]
+    for reaction in reactions(changes, member) if occurrence.kind == "purchase" else ():
+        now = state.member(member.member_id)
+        assert now is not None
+        later = decide_event(book, state, now, reaction, codes)
+        state.record(later, recorded_at)
+        absorb(changes.outcome, later.outcome)
+        done.append(later)
+    return done

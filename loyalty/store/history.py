@@ -1,0 +1,246 @@
+"""Reading the recorded history back, in recorded order and in chunks (memory stays flat), as
+the occurrences the decision path replays."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Engine, and_, case, func, literal, select
+
+from loyalty.domain.model import Line, Member, Occurrence
+from loyalty.store import tables as t
+
+CHUNK = 2000
+
+
+@dataclass
+class HistoryItem:
+    """One recorded purchase, return, event or redemption, with what replaying it needs and
+    what was recorded for it."""
+
+    seq: int
+    member_id: str
+    source_type: str
+    source_id: str
+    occurred_at: datetime
+    kind: str
+    version: str | None
+    occurrence: Occurrence
+    profile_row: Any
+    origin: str | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+    original_id: str | None = None
+    reward_id: str | None = None
+    quantity: int = 0
+    #: what was recorded: points by rule (earned, clawed back, spent), for the replay check
+    recorded: dict[str, int] = field(default_factory=dict)
+    #: a purchase recorded before its payment methods and offer codes were kept
+    legacy: bool = False
+
+    @property
+    def profile(self) -> Member:
+        row = self.profile_row
+        return Member(
+            member_id=row.member_id, name=row.name, birth_date=row.birth_date,
+            gender=row.gender, region=row.region, enrolled_at=row.enrolled_at,
+            channel=row.channel, attributes=dict(row.attributes or {}),
+        )
+
+
+@dataclass(frozen=True)
+class HistoryFilter:
+    """Which members to read: all, one, or shard `index` of `count` (by bucket)."""
+
+    member_id: str | None = None
+    shard_index: int = 1
+    shard_count: int = 1
+
+    def where(self, member_id: Any) -> Any:
+        """A predicate on a joined `members` table and a column naming the member."""
+        m = t.members.c
+        conditions = []
+        if self.member_id is not None:
+            conditions.append(member_id == self.member_id)
+        if self.shard_count > 1:
+            conditions.append(m.bucket % self.shard_count == self.shard_index - 1)
+        return and_(True, *conditions)
+
+
+class HistoryReader:
+    """Streams the history of the members `which` selects, oldest recording first."""
+
+    def __init__(self, engine: Engine, which: HistoryFilter | None = None, *,
+                 with_recorded: bool = False, chunk: int = CHUNK) -> None:
+        self.engine = engine
+        self.which = which or HistoryFilter()
+        self.with_recorded = with_recorded
+        self.chunk = chunk
+
+    def count(self, *, until: datetime | None = None) -> int:
+        h = t.history.c
+        query = (select(func.count()).select_from(t.history.join(t.members,
+                                                                  t.members.c.member_id
+                                                                  == h.member_id))
+                 .where(self.which.where(h.member_id)))
+        if until is not None:
+            query = query.where(h.occurred_at <= until)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def returned_purchases(self) -> set[str]:
+        """Purchases some return names: the only ones a replay must keep."""
+        tx = t.transactions.c
+        query = (select(tx.original_transaction_id).distinct()
+                 .select_from(t.transactions.join(t.members,
+                                                  t.members.c.member_id == tx.member_id))
+                 .where(tx.type == "return", self.which.where(tx.member_id)))
+        with self.engine.connect() as conn:
+            return {row[0] for row in conn.execute(query)}
+
+    def items(self, *, until_seq: int | None = None) -> Iterator[HistoryItem]:
+        last = 0
+        while True:
+            with self.engine.connect() as conn:
+                rows = conn.execute(self._query(last, until_seq)).all()
+                if not rows:
+                    return
+                tx_ids = [r.source_id for r in rows if r.source_type == "transaction"]
+                lines = self._lines(conn, tx_ids)
+                recorded = self._recorded(conn, rows) if self.with_recorded else {}
+            for row in rows:
+                yield self._item(row, lines.get(row.source_id, ()), recorded)
+            last = rows[-1].seq
+
+    def _query(self, after: int, until_seq: int | None) -> Any:
+        h, tx, ev, mr, m = (t.history.c, t.transactions.c, t.events.c, t.member_rewards.c,
+                            t.members.c)
+        joined = (
+            t.history.join(t.members, m.member_id == h.member_id)
+            .outerjoin(t.transactions, and_(h.source_type == "transaction",
+                                            tx.transaction_id == h.source_id))
+            .outerjoin(t.events, and_(h.source_type == "event", ev.event_id == h.source_id))
+            .outerjoin(t.member_rewards, and_(h.source_type == "redemption",
+                                              mr.source_type == "redemption",
+                                              mr.source_id == h.source_id))
+        )
+        query = (
+            select(
+                h.seq, h.member_id, h.source_type, h.source_id, h.occurred_at,
+                tx.type.label("tx_type"), tx.store_id, tx.channel.label("tx_channel"),
+                tx.currency, tx.total, tx.original_transaction_id,
+                tx.ruleset_version.label("tx_version"), tx.payment_methods, tx.offer_codes,
+                tx.points_clawed_back,
+                ev.type.label("ev_type"), ev.attributes.label("ev_attributes"), ev.origin,
+                ev.ruleset_version.label("ev_version"),
+                mr.reward_id, mr.quantity, mr.points_spent,
+                mr.ruleset_version.label("mr_version"),
+                m.name, m.birth_date, m.gender, m.region, m.enrolled_at,
+                m.channel, m.attributes,
+            )
+            .select_from(joined)
+            .where(h.seq > after, self.which.where(h.member_id))
+            .order_by(h.seq)
+            .limit(self.chunk)
+        )
+        if until_seq is not None:
+            query = query.where(h.seq <= until_seq)
+        return query
+
+    @staticmethod
+    def _lines(conn: Any, tx_ids: list[str]) -> dict[str, list[Line]]:
+        found: dict[str, list[Line]] = defaultdict(list)
+        if not tx_ids:
+            return found
+        x = t.transaction_lines.c
+        rows = conn.execute(select(x.transaction_id, x.sku, x.category, x.quantity, x.unit_price)
+                            .where(x.transaction_id.in_(tx_ids))
+                            .order_by(x.transaction_id, x.line_no))
+        for r in rows:
+            found[r.transaction_id].append(Line(r.sku, r.category, r.quantity, r.unit_price))
+        return found
+
+    @staticmethod
+    def _recorded(conn: Any, rows: Sequence[Any]) -> dict[str, dict[str, int]]:
+        """Points earned by rule, per source id, for the chunk's occurrences and the reactions
+        a purchase causes (`T#tier`, `T#lifecycle`)."""
+        ids = []
+        for r in rows:
+            ids.append(r.source_id)
+            if r.source_type == "transaction":
+                ids.extend((f"{r.source_id}#tier", f"{r.source_id}#lifecycle"))
+        e = t.ledger_entries.c
+        found: dict[str, dict[str, int]] = defaultdict(dict)
+        query = (select(e.source_id, e.rule_id, func.sum(e.points))
+                 .where(e.source_id.in_(ids), e.kind == "earn")
+                 .group_by(e.source_id, e.rule_id))
+        for source_id, rule_id, points in conn.execute(query):
+            owner = source_id.split("#", 1)[0]
+            key = str(rule_id)
+            found[owner][key] = found[owner].get(key, 0) + int(points)
+        return found
+
+    @staticmethod
+    def _item(row: Any, lines: Any, recorded: dict[str, dict[str, int]]) -> HistoryItem:
+        at = row.occurred_at
+        common: dict[str, Any] = {
+            "seq": row.seq, "member_id": row.member_id, "source_type": row.source_type,
+            "source_id": row.source_id, "occurred_at": at, "profile_row": row,
+        }
+        points = dict(recorded.get(row.source_id, {}))
+        if row.source_type == "transaction":
+            kind = row.tx_type
+            lines = tuple(lines)
+            if kind == "purchase":
+                occurrence = Occurrence(
+                    kind="purchase", source_id=row.source_id, occurred_at=at,
+                    total=sum((x.amount for x in lines), start=Decimal("0")), lines=lines,
+                    store_id=row.store_id, channel=row.tx_channel, currency=row.currency,
+                    payment_methods=tuple(row.payment_methods or ()),
+                    offer_codes=tuple(row.offer_codes or ()))
+            else:
+                occurrence = Occurrence(kind="return", source_id=row.source_id,
+                                        occurred_at=at, lines=lines, store_id=row.store_id,
+                                        channel=row.tx_channel, currency=row.currency)
+                if row.points_clawed_back:
+                    points["points.clawback"] = -int(row.points_clawed_back)
+            return HistoryItem(**common, kind=kind, version=row.tx_version,
+                               occurrence=occurrence, original_id=row.original_transaction_id,
+                               recorded=points,
+                               legacy=kind == "purchase" and row.payment_methods is None)
+        if row.source_type == "event":
+            attributes = dict(row.ev_attributes or {})
+            occurrence = Occurrence(kind=row.ev_type, source_id=row.source_id, occurred_at=at,
+                                    attributes=attributes)
+            return HistoryItem(**common, kind=row.ev_type, version=row.ev_version,
+                               occurrence=occurrence, origin=row.origin,
+                               attributes=attributes, recorded=points)
+        if row.points_spent:
+            points[f"rewards.{row.reward_id}"] = -int(row.points_spent)
+        return HistoryItem(**common, kind="redemption", version=row.mr_version,
+                           occurrence=Occurrence(kind="redemption", source_id=row.source_id,
+                                                 occurred_at=at),
+                           reward_id=row.reward_id, quantity=int(row.quantity or 0),
+                           recorded=points)
+
+
+def shared_counters(engine: Engine, *, before: datetime) -> tuple[dict[str, int], dict[str, int]]:
+    """What all members had spent of each budget, and taken of each reward's stock, before an
+    instant: budgets from the points earned under each campaign (or rule without one), stock
+    from the rewards granted and redeemed."""
+    e, mr = t.ledger_entries.c, t.member_rewards.c
+    key = case((e.campaign.is_not(None), literal("campaign:") + e.campaign),
+               else_=e.rule_id)
+    with engine.connect() as conn:
+        budgets = {str(k): int(v) for k, v in conn.execute(
+            select(key, func.sum(e.points)).where(e.kind == "earn", e.occurred_at < before,
+                                                  e.rule_id.is_not(None)).group_by(key))}
+        stock = {str(k): int(v) for k, v in conn.execute(
+            select(mr.reward_id, func.sum(mr.quantity)).where(mr.granted_at < before)
+            .group_by(mr.reward_id))}
+    return budgets, stock
+
