@@ -309,7 +309,8 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true",
                         help="time a kept history of the same size instead of loading again")
     parser.add_argument("--no-ledger", action="store_true",
-                        help="load no ledger entries (the backtest still looks them up)")
+                        help="load no ledger entries (only a backtest against the "
+                             "versions in force reads them)")
     args = parser.parse_args()
     summaries = []
     for db in (("sqlite", "postgres") if args.db == "both" else (args.db,)):

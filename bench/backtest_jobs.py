@@ -67,14 +67,18 @@ def rss_mb() -> float:
 
 
 def peak_mb() -> float:
+    """The most resident memory this process has used, in MB."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def draft_files() -> dict[str, str]:
+    """The draft: the bundled rules and one more rule, double points on kitchen."""
     return {**read_rule_dir(ROOT / "rules"), "kitchen-double.yaml": KITCHEN_DOUBLE}
 
 
 def context(url: str) -> ServiceContext:
+    """The service's dependencies for the database at `url`, as a process of the app builds
+    them."""
     return build_context(Settings.from_env(database_url=url, rules_dir=str(ROOT / "rules")))
 
 
@@ -90,6 +94,7 @@ def period(ctx: ServiceContext) -> tuple[datetime, datetime]:
 # Each job runs in a fresh process: its peak resident memory is its own.
 
 def load_job(url: str, transactions: int, members: int, ledger: bool) -> dict[str, Any]:
+    """Create the schema and load the history (`bench/backtest_history.py`)."""
     ctx = context(url)
     loaded = load(ctx.engine, transactions=transactions, members=members, ledger=ledger,
                   say=lambda line: print(line, flush=True))
@@ -223,6 +228,7 @@ class Running:
 
 
 def in_process(job: Job, *args: Any) -> dict[str, Any]:
+    """Run `job` in a process of its own and wait for its figures."""
     return Running(job, *args).result()
 
 
