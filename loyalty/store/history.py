@@ -89,7 +89,7 @@ class HistoryReader:
                  .where(self.which.where(h.member_id)))
         if until is not None:
             query = query.where(h.occurred_at <= until)
-        with self.engine.connect() as conn:
+        with self.engine.connect().execution_options(read_only=True) as conn:
             return int(conn.execute(query).scalar_one())
 
     def returned_purchases(self) -> set[str]:
@@ -99,13 +99,13 @@ class HistoryReader:
                  .select_from(t.transactions.join(t.members,
                                                   t.members.c.member_id == tx.member_id))
                  .where(tx.type == "return", self.which.where(tx.member_id)))
-        with self.engine.connect() as conn:
+        with self.engine.connect().execution_options(read_only=True) as conn:
             return {row[0] for row in conn.execute(query)}
 
     def items(self, *, until_seq: int | None = None) -> Iterator[HistoryItem]:
         last = 0
         while True:
-            with self.engine.connect() as conn:
+            with self.engine.connect().execution_options(read_only=True) as conn:
                 rows = conn.execute(self._query(last, until_seq)).all()
                 if not rows:
                     return
@@ -235,7 +235,7 @@ def shared_counters(engine: Engine, *, before: datetime) -> tuple[dict[str, int]
     e, mr = t.ledger_entries.c, t.member_rewards.c
     key = case((e.campaign.is_not(None), literal("campaign:") + e.campaign),
                else_=e.rule_id)
-    with engine.connect() as conn:
+    with engine.connect().execution_options(read_only=True) as conn:
         budgets = {str(k): int(v) for k, v in conn.execute(
             select(key, func.sum(e.points)).where(e.kind == "earn", e.occurred_at < before,
                                                   e.rule_id.is_not(None)).group_by(key))}

@@ -91,3 +91,19 @@ def test_bad_drafts_and_options_are_refused_plainly(run, draft: Path) -> None:  
     reversed_period = run(str(draft), "--from", "2026-12-01", "--to", "2026-11-01")
     assert reversed_period.exit_code == 2
     assert "The period ends before it starts." in reversed_period.output
+
+
+def test_reading_the_history_does_not_wait_for_a_till(run, ctx: ServiceContext) -> None:  # type: ignore[no-untyped-def]
+    """A backtest only reads: while a till's write transaction is open, the history and the
+    shared counters are read without waiting for it (on SQLite: no write lock taken)."""
+    from datetime import UTC, datetime
+
+    from loyalty.store.history import HistoryReader, shared_counters
+
+    with ctx.uow() as uow:
+        uow.members.update("M-1", tags=["busy"])  # a write in progress, not committed
+        reader = HistoryReader(ctx.engine)
+        assert reader.count() == len(list(reader.items())) == 9
+        assert reader.returned_purchases() == {"T-0"}
+        budgets, _ = shared_counters(ctx.engine, before=datetime(2100, 1, 1, tzinfo=UTC))
+        assert budgets["base-earn"] > 0
