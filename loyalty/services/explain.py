@@ -9,7 +9,6 @@ occurrence with the version that recorded it gives what was recorded.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from loyalty import engine as rule_engine
@@ -20,7 +19,7 @@ from loyalty.services.context import ServiceContext
 from loyalty.services.limits import period_key
 from loyalty.services.replay import MemoryState, Step, replay_item
 from loyalty.services.state import holder_of
-from loyalty.store.history import HistoryFilter, HistoryItem, HistoryReader, shared_counters
+from loyalty.store.history import HistoryFilter, HistoryItem, HistoryReader, SharedCounters
 
 
 class _Books:
@@ -44,51 +43,46 @@ class _Books:
         return book
 
 
-def find_recorded(ctx: ServiceContext, source_id: str) -> HistoryItem:
-    """The recorded occurrence behind a source id the ledger names: a purchase, return,
-    event, enrolment, sweep event or redemption; `T-1#tier` names purchase T-1's reaction."""
-    owner = source_id.split("#", 1)[0]
+def _locate(ctx: ServiceContext, source_id: str) -> tuple[str, int]:
+    """The member and history position of the occurrence behind a source id the ledger names
+    (`T-1#tier` names purchase T-1's reaction)."""
     with ctx.uow(read_only=True) as uow:
-        member_id = uow.history.member_of(owner)
-    if member_id is None:
+        found = uow.history.locate(source_id.split("#", 1)[0])
+    if found is None:
         raise ValidationFailed(f"nothing recorded as {source_id!r}",
                                details={"source_id": source_id})
-    reader = HistoryReader(ctx.engine, HistoryFilter(member_id=member_id))
-    for item in reader.items():
-        if item.source_id == owner:
-            return item
-    raise ValidationFailed(f"nothing recorded as {source_id!r}", details={"source_id": source_id})
+    return found
 
 
-def state_before(ctx: ServiceContext, member_id: str, *, seq: int | None,
-                 at: datetime) -> MemoryState:
-    """The member's state just before history entry `seq` (None: after all of it)."""
-    books = _Books(ctx)
-    state = MemoryState()
+def find_recorded(ctx: ServiceContext, source_id: str) -> HistoryItem:
+    """The recorded occurrence behind a source id: a purchase, return, event, enrolment,
+    sweep event or redemption."""
+    member_id, seq = _locate(ctx, source_id)
     reader = HistoryReader(ctx.engine, HistoryFilter(member_id=member_id))
-    for item in reader.items(until_seq=None if seq is None else seq - 1):
-        _shared_as_of(ctx, state, item.occurred_at)
+    return next(reader.items(after_seq=seq - 1, until_seq=seq))
+
+
+def replayed(ctx: ServiceContext, books: _Books, member_id: str, *,
+             until_seq: int | None) -> tuple[MemoryState, HistoryItem | None]:
+    """The member's state just before history entry `until_seq` (None: after all of it),
+    and that entry. Budgets and stock are all members' as recorded at each instant."""
+    state = MemoryState(shared=SharedCounters(ctx.engine))
+    reader = HistoryReader(ctx.engine, HistoryFilter(member_id=member_id))
+    for item in reader.items(until_seq=until_seq):
+        if item.seq == until_seq:
+            return state, item
         replay_item(state, books.for_item(item), item)
-    _shared_as_of(ctx, state, at)
-    return state
-
-
-def _shared_as_of(ctx: ServiceContext, state: MemoryState, at: datetime) -> None:
-    """Budgets and stock are shared by all members: as they all had left them by `at`."""
-    budgets, stock = shared_counters(ctx.engine, before=at)
-    state.budgets.clear()
-    state.budgets.update(budgets)
-    state.stock.clear()
-    state.stock.update(stock)
+    return state, None
 
 
 def explain_recorded(ctx: ServiceContext, source_id: str,
                      book: RuleBook | None = None) -> tuple[dict[str, Any], HistoryItem]:
     """Explain a recorded occurrence with `book` (default: the version that recorded it)."""
-    item = find_recorded(ctx, source_id)
-    state = state_before(ctx, item.member_id, seq=item.seq, at=item.occurred_at)
-    book = book or _Books(ctx).for_item(item)
-    return _explain(state, book, item), item
+    member_id, seq = _locate(ctx, source_id)
+    books = _Books(ctx)
+    state, item = replayed(ctx, books, member_id, until_seq=seq)
+    assert item is not None
+    return _explain(state, book or books.for_item(item), item), item
 
 
 def explain_for_member(ctx: ServiceContext, book: RuleBook, member_id: str,
@@ -98,7 +92,7 @@ def explain_for_member(ctx: ServiceContext, book: RuleBook, member_id: str,
         row = uow.members.get(member_id)
     if row is None:
         raise UnknownMember(f"no member {member_id!r}", details={"member_id": member_id})
-    state = state_before(ctx, member_id, seq=None, at=occurrence.occurred_at)
+    state, _ = replayed(ctx, _Books(ctx), member_id, until_seq=None)
     if member_id not in state.members:  # a member with no history: as stored
         with ctx.uow(read_only=True) as uow:
             holder = holder_of(uow, row)

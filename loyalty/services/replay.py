@@ -35,7 +35,7 @@ from loyalty.services.decide import (
     decide_redemption,
     process,
 )
-from loyalty.store.history import HistoryItem, HistoryReader
+from loyalty.store.history import HistoryItem, HistoryReader, SharedCounters
 
 #: Transactions older than this before the newest one seen are no longer in any statistic.
 WINDOW = timedelta(days=366)
@@ -66,8 +66,12 @@ class MemberMemory:
 class MemoryState:
     """The decision path's `State` in memory: what a replay decides against and records into."""
 
-    def __init__(self, returned: set[str] | None = None) -> None:
+    def __init__(self, returned: set[str] | None = None,
+                 shared: SharedCounters | None = None) -> None:
         self.members: dict[str, MemberMemory] = {}
+        #: with `shared`, budgets and stock are all members' as recorded, as of `as_of`
+        self.shared = shared
+        self.as_of: datetime | None = None
         self.budgets: dict[str, int] = defaultdict(int)
         self.stock: dict[str, int] = defaultdict(int)
         #: purchases a later return needs (None: keep every purchase)
@@ -127,9 +131,13 @@ class MemoryState:
         return {key: usage[key] for key in keys if key in usage}
 
     def budget_spent(self, key: str) -> int:
+        if self.shared is not None and self.as_of is not None:
+            return self.shared.budget(key, self.as_of)
         return self.budgets[key]
 
     def stock_used(self, reward_id: str) -> int:
+        if self.shared is not None and self.as_of is not None:
+            return self.shared.stock(reward_id, self.as_of)
         return self.stock[reward_id]
 
     def open_offers(self, member_id: str, as_of: datetime) -> list[HeldOffer]:
@@ -243,6 +251,7 @@ def replay_item(state: MemoryState, book: RuleBook, item: HistoryItem,
         memory = state.enrol(item.profile, tags, tier)
     holder = memory.holder
     step = Step(item, book, [], tier_before=holder.profile.tier)
+    state.as_of = item.occurred_at
     if item.source_type == "redemption":
         try:
             changes = decide_redemption(book, state, holder, item.source_id, item.reward_id or "",

@@ -3,6 +3,7 @@ the occurrences the decision path replays."""
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -10,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, and_, case, func, literal, select
+from sqlalchemy import Engine, and_, func, select
 
 from loyalty.domain.model import Line, Member, Occurrence
 from loyalty.store import tables as t
@@ -102,8 +103,9 @@ class HistoryReader:
         with self.engine.connect().execution_options(read_only=True) as conn:
             return {row[0] for row in conn.execute(query)}
 
-    def items(self, *, until_seq: int | None = None) -> Iterator[HistoryItem]:
-        last = 0
+    def items(self, *, after_seq: int = 0,
+              until_seq: int | None = None) -> Iterator[HistoryItem]:
+        last = after_seq
         while True:
             with self.engine.connect().execution_options(read_only=True) as conn:
                 rows = conn.execute(self._query(last, until_seq)).all()
@@ -228,19 +230,47 @@ class HistoryReader:
                            recorded=points)
 
 
-def shared_counters(engine: Engine, *, before: datetime) -> tuple[dict[str, int], dict[str, int]]:
-    """What all members had spent of each budget, and taken of each reward's stock, before an
-    instant: budgets from the points earned under each campaign (or rule without one), stock
-    from the rewards granted and redeemed."""
-    e, mr = t.ledger_entries.c, t.member_rewards.c
-    key = case((e.campaign.is_not(None), literal("campaign:") + e.campaign),
-               else_=e.rule_id)
-    with engine.connect().execution_options(read_only=True) as conn:
-        budgets = {str(k): int(v) for k, v in conn.execute(
-            select(key, func.sum(e.points)).where(e.kind == "earn", e.occurred_at < before,
-                                                  e.rule_id.is_not(None)).group_by(key))}
-        stock = {str(k): int(v) for k, v in conn.execute(
-            select(mr.reward_id, func.sum(mr.quantity)).where(mr.granted_at < before)
-            .group_by(mr.reward_id))}
-    return budgets, stock
+class SharedCounters:
+    """What all members had spent of a budget, or taken of a reward's stock, before any instant:
+    budgets from the points earned under the campaign (or the rule without one), stock from the
+    rewards granted and redeemed. Each counter is read once, when first asked for."""
 
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._spent: dict[str, tuple[list[datetime], list[int]]] = {}
+        self._taken: dict[str, tuple[list[datetime], list[int]]] = {}
+
+    def budget(self, key: str, before: datetime) -> int:
+        if key not in self._spent:
+            e = t.ledger_entries.c
+            whose = (e.campaign == key.removeprefix("campaign:") if key.startswith("campaign:")
+                     else and_(e.rule_id == key, e.campaign.is_(None)))
+            self._spent[key] = self._running(select(e.occurred_at, e.points)
+                                             .where(e.kind == "earn", whose)
+                                             .order_by(e.occurred_at))
+        return self._before(self._spent[key], before)
+
+    def stock(self, reward_id: str, before: datetime) -> int:
+        if reward_id not in self._taken:
+            r = t.member_rewards.c
+            self._taken[reward_id] = self._running(select(r.granted_at, r.quantity)
+                                                   .where(r.reward_id == reward_id)
+                                                   .order_by(r.granted_at))
+        return self._before(self._taken[reward_id], before)
+
+    def _running(self, query: Any) -> tuple[list[datetime], list[int]]:
+        instants: list[datetime] = []
+        totals: list[int] = []
+        total = 0
+        with self.engine.connect().execution_options(read_only=True) as conn:
+            for at, amount in conn.execute(query):
+                total += int(amount)
+                instants.append(at)
+                totals.append(total)
+        return instants, totals
+
+    @staticmethod
+    def _before(running: tuple[list[datetime], list[int]], before: datetime) -> int:
+        instants, totals = running
+        count = bisect_left(instants, before)
+        return totals[count - 1] if count else 0

@@ -292,11 +292,12 @@ class HistoryRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def member_of(self, source_id: str) -> str | None:
-        """The member a recorded occurrence belongs to."""
+    def locate(self, source_id: str) -> tuple[str, int] | None:
+        """The member a recorded occurrence belongs to, and its place in the history."""
         h = t.history.c
-        return self.conn.execute(select(h.member_id).where(h.source_id == source_id)
-                                 .limit(1)).scalar()
+        row = self.conn.execute(select(h.member_id, h.seq).where(h.source_id == source_id)
+                                .limit(1)).first()
+        return None if row is None else (row.member_id, int(row.seq))
 
     def append(self, member_id: str, source_type: str, source_id: str,
                occurred_at: datetime) -> None:

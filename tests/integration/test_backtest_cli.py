@@ -98,12 +98,13 @@ def test_reading_the_history_does_not_wait_for_a_till(run, ctx: ServiceContext) 
     shared counters are read without waiting for it (on SQLite: no write lock taken)."""
     from datetime import UTC, datetime
 
-    from loyalty.store.history import HistoryReader, shared_counters
+    from loyalty.store.history import HistoryReader, SharedCounters
 
     with ctx.uow() as uow:
         uow.members.update("M-1", tags=["busy"])  # a write in progress, not committed
         reader = HistoryReader(ctx.engine)
         assert reader.count() == len(list(reader.items())) == 9
         assert reader.returned_purchases() == {"T-0"}
-        budgets, _ = shared_counters(ctx.engine, before=datetime(2100, 1, 1, tzinfo=UTC))
-        assert budgets["base-earn"] > 0
+        shared = SharedCounters(ctx.engine)
+        assert shared.budget("base-earn", datetime(2100, 1, 1, tzinfo=UTC)) > 0
+        assert shared.budget("base-earn", datetime(2000, 1, 1, tzinfo=UTC)) == 0

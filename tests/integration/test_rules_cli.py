@@ -143,3 +143,21 @@ def test_show_prints_the_files_of_a_version(run, ctx: ServiceContext) -> None:  
     one = run("show", "1", "welcome.yaml")
     assert "# ---- welcome.yaml" in one.output and "earning.yaml" not in one.output
     assert run("show", "7").exit_code == 1
+
+
+def test_explain_sees_a_campaign_budget_as_all_members_had_left_it(run, ctx: ServiceContext) -> None:  # type: ignore[no-untyped-def]
+    from tests.integration.helpers import spring_campaign, use_rules
+
+    use_rules(ctx, spring=spring_campaign(150))
+    enrol(ctx, "M-1")
+    enrol(ctx, "M-2")
+    purchase(ctx, "T-1", [("PAN-1", "kitchen", 1, "300")], member_id="M-1")
+    purchase(ctx, "T-2", [("PAN-1", "kitchen", 1, "300")], member_id="M-2",
+             at=T0 + timedelta(hours=1))
+    assert set(ledger_rules(ctx, "T-1")) >= {"spring-a", "spring-b"}
+    assert not set(ledger_rules(ctx, "T-2")) & {"spring-a", "spring-b"}
+    first = run("explain", "--transaction-id", "T-1")
+    assert "spring-a" in first.output and "budget" not in first.output
+    second = run("explain", "--transaction-id", "T-2")
+    assert second.exit_code == 0, second.output
+    assert "note: spring-a matched, but its budget of 150 points is spent" in second.output
