@@ -16,7 +16,7 @@ from loyalty.domain.decisions import Decision, RuleBook
 from loyalty.domain.errors import UnknownMember, ValidationFailed
 from loyalty.domain.model import EvaluationInput, Occurrence
 from loyalty.services.context import ServiceContext
-from loyalty.services.limits import period_key
+from loyalty.services.limits import limit_phrase, period_key
 from loyalty.services.replay import MemoryState, Step, replay_item
 from loyalty.services.state import holder_of
 from loyalty.store.history import HistoryFilter, HistoryItem, HistoryReader, SharedCounters
@@ -147,9 +147,8 @@ def explanation(book: RuleBook, step: Step, matched: Sequence[Decision],
             used = usage.get((decision.rule_id, period_key(limit.period,
                                                            step.item.occurrence)), 0)
             if used >= limit.times:
-                per = "member" if limit.period == "ever" else f"member per {limit.period}"
-                allowed = f"{limit.times} time{'s' if limit.times != 1 else ''} per {per}"
-                notes.append(f"{decision.rule_id} matched, but its limit ({allowed}) is "
+                notes.append(f"{decision.rule_id} matched, but its limit "
+                             f"({limit_phrase(limit)}) is "
                              f"reached (used {used}): it would not apply for this member")
                 continue
         if limit.budget_points is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from loyalty.domain.decisions import Decision, Period
+from loyalty.domain.decisions import Decision, Limit, Period
 from loyalty.domain.effects import resolve_points
 from loyalty.domain.model import Occurrence
 
@@ -43,3 +43,10 @@ def period_key(period: Period, occurrence: Occurrence) -> str:
 def budget_key(campaign: str | None, rule_id: str | None) -> str:
     """Where a budget's spending is counted: the campaign, or the rule without one."""
     return f"campaign:{campaign}" if campaign else str(rule_id)
+
+
+def limit_phrase(limit: Limit) -> str:
+    """How often a limited rule may apply, in words: "1 time per member per year"."""
+    per = "member" if limit.period == "ever" else f"member per {limit.period}"
+    return f"{limit.times} time{'s' if limit.times != 1 else ''} per {per}"
+

@@ -21,6 +21,7 @@ from loyalty.domain.model import EvaluationInput, Occurrence
 from loyalty.services.context import ServiceContext
 from loyalty.services.decide import decision_view
 from loyalty.services.explain import explain_for_member, explain_recorded, find_recorded
+from loyalty.services.limits import limit_phrase
 from loyalty.services.occurrences import event_occurrence, purchase_occurrence
 from loyalty.services.versions import activate_files, check_files, version_view
 from loyalty.store.uow import run_with_retry
@@ -104,13 +105,11 @@ def explain_stored(ctx: ServiceContext, source_id: str,
     return result
 
 
-def explain_snapshot(book: RuleBook, snapshot: EvaluationInput,
-                     usage: Mapping[tuple[str, str], int] | None = None) -> dict[str, Any]:
-    """Which rules fire for a snapshot, the points of each award, and which limits would stop
-    a rule (`usage`: times each (rule, period) has applied to the member; None: unknown)."""
+def explain_snapshot(book: RuleBook, snapshot: EvaluationInput) -> dict[str, Any]:
+    """Which rules fire for a snapshot (no stored member), the points of each award, and
+    which limits may stop a rule."""
     decisions = book.evaluate(snapshot)
     points = resolve_points(decisions, snapshot.occurrence)
-    notes = _limit_notes(decisions, snapshot, usage)
     lines = rule_engine.explain(decisions, points, currency=book.policy.currency)
     if not decisions:
         lines = [f"No rule fired for this {snapshot.occurrence.kind} event."]
@@ -118,23 +117,22 @@ def explain_snapshot(book: RuleBook, snapshot: EvaluationInput,
         "ruleset_version": book.version,
         "decisions": [decision_view(d, points.get(i)) for i, d in enumerate(decisions)],
         "lines": lines,
-        "notes": notes,
+        "notes": _limit_notes(decisions),
     }
 
 
-def _limit_notes(decisions: Sequence[Decision], snapshot: EvaluationInput,
-                 usage: Mapping[tuple[str, str], int] | None) -> list[str]:
+def _limit_notes(decisions: Sequence[Decision]) -> list[str]:
     """Without a stored member, a limited rule may or may not still apply: say so."""
     notes: list[str] = []
+    seen: set[str] = set()
     for decision in decisions:
         limit = decision.limit
-        if limit is None or any(decision.rule_id in note for note in notes):
+        if limit is None or decision.rule_id in seen:
             continue
+        seen.add(decision.rule_id)
         if limit.times is not None:
-            per = "member" if limit.period == "ever" else f"member per {limit.period}"
-            allowed = f"{limit.times} time{'s' if limit.times != 1 else ''} per {per}"
-            notes.append(f"{decision.rule_id} has a limit ({allowed}); give a member id "
-                         "to see whether it still applies")
+            notes.append(f"{decision.rule_id} has a limit ({limit_phrase(limit)}); give a "
+                         "member id to see whether it still applies")
         if limit.budget_points is not None:
             notes.append(f"{decision.rule_id} spends from a budget of {limit.budget_points} "
                          "points, not checked here")

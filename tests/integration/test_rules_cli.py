@@ -145,7 +145,7 @@ def test_show_prints_the_files_of_a_version(run, ctx: ServiceContext) -> None:  
     assert run("show", "7").exit_code == 1
 
 
-def test_explain_sees_a_campaign_budget_as_all_members_had_left_it(run, ctx: ServiceContext) -> None:  # type: ignore[no-untyped-def]
+def test_explain_sees_budgets_as_all_members_had_left_them(run, ctx: ServiceContext) -> None:  # type: ignore[no-untyped-def]
     from tests.integration.helpers import spring_campaign, use_rules
 
     use_rules(ctx, spring=spring_campaign(150))
