@@ -57,11 +57,13 @@ class FixedRules(RuleBookProvider):
 
     def __init__(self, engine: Engine, settings: Settings, book: RuleBook) -> None:
         super().__init__(engine, settings)
-        self._book = book
+        self._fixed = book
 
     def current(self) -> RuleBook:
-        assert self._book is not None
-        return self._book
+        return self._fixed
+
+    def at(self, instant: datetime) -> RuleBook:
+        return self._fixed
 
 
 blp = Blueprint("floor", __name__)

@@ -6,14 +6,14 @@ import json
 import os
 import shutil
 import sys
-from datetime import UTC, date, datetime, time
 from typing import Any
 
 import click
 
-from loyalty.cli_rules import rules
+from loyalty.cli_rules import parse_moment, rules
 from loyalty.config import Settings
 from loyalty.domain.errors import LoyaltyError
+from loyalty.services.keys import ROLES as KEY_ROLES
 
 
 def _context() -> Any:
@@ -83,7 +83,7 @@ def keys() -> None:
 
 
 @keys.command("create")
-@click.option("--role", type=click.Choice(["pos", "marketing", "admin"]), required=True)
+@click.option("--role", type=click.Choice(list(KEY_ROLES)), required=True)
 @click.option("--name", required=True, help="Who or what uses the key, e.g. till-12.")
 def keys_create(role: str, name: str) -> None:
     """Create a key; it is printed once, as the last line, and stored only as a hash."""
@@ -122,31 +122,57 @@ def keys_revoke(key_id: str) -> None:
 
 @rules.command("activate")
 @click.argument("directory", required=False)
-def rules_activate(directory: str | None) -> None:
-    """Check the rule files and, if valid, make them the rules in force as a new version."""
+@click.option("--reason", required=True, help="Why: kept in the audit log.")
+@click.option("--at", "at", help="Take over at this instant (ISO, with its offset) at every "
+              "till instead of now.")
+def rules_activate(directory: str | None, reason: str, at: str | None) -> None:
+    """Check the rule files and, if valid, make them the rules in force as a new version (now,
+    or from --at). Where the rules in force require approval, the same files must have been
+    approved as a draft."""
     from loyalty import engine as rule_engine
+    from loyalty.services.audit import cli_actor
     from loyalty.services.rules import activate
 
     ctx = _context()
+    instant = None if at is None else parse_moment(at, dates=False)
     try:
         files = rule_engine.read_rule_dir(directory or ctx.settings.rules_dir)
-        result = activate(ctx, files, activated_by=os.environ.get("USER", "cli"))
+        result = activate(ctx, files, cli_actor(), reason=reason, at=instant)
+    except FileNotFoundError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(2)
     except LoyaltyError as error:
         _fail(error)
         return
-    if result["changed"]:
-        click.echo(f"activated rules version {result['version']} ({result['content_hash'][:12]})")
+    _print_activation(result)
+
+
+def _print_activation(result: dict[str, Any]) -> None:
+    if not result["changed"]:
+        click.echo(f"rules unchanged: version {result['version']} is {result['status']} with "
+                   "the same content")
+        return
+    if result["status"] == "scheduled":
+        click.echo(f"scheduled rules version {result['version']} "
+                   f"({result['content_hash'][:12]}) to take over at {result['effective_at']}")
     else:
-        click.echo(f"rules unchanged: version {result['version']} stays in force")
+        click.echo(f"activated rules version {result['version']} ({result['content_hash'][:12]})")
+    for line in result.get("diff", {}).get("lines", []):
+        click.echo(f"  {line}")
+    for warning in result.get("warnings", []):
+        click.echo(f"warning: {warning}")
 
 
 @rules.command("versions")
 def rules_versions() -> None:
-    """List activated rule versions, newest first."""
+    """List rule versions, newest first: status, when each takes (or took) over, content hash,
+    who activated it and why."""
     for version in _versions(_context()):
         mark = "*" if version["active"] else " "
-        click.echo(f"{mark} {version['version']:>4}  {version['activated_at']}  "
-                   f"{version['content_hash'][:12]}  by {version['activated_by']}")
+        extra = f"  restores {version['restores']}" if version["restores"] else ""
+        click.echo(f"{mark} {version['version']:>4}  {version['status']:<10}  "
+                   f"{version['effective_at']}  {version['content_hash']}  "
+                   f"by {version['activated_by']}: {version['reason'] or '-'}{extra}")
 
 
 @main.group()
@@ -168,19 +194,6 @@ def ledger_verify() -> None:
     click.echo("ledger consistent: balances equal the sum of their entries")
 
 
-def parse_as_of(text: str) -> datetime:
-    """An ISO date (meaning 00:00 UTC that day) or an ISO instant with its offset."""
-    try:
-        if len(text) == 10:
-            return datetime.combine(date.fromisoformat(text), time.min, UTC)
-        value = datetime.fromisoformat(text)
-    except ValueError as error:
-        raise click.BadParameter(f"not an ISO date or instant: {text!r}") from error
-    if value.tzinfo is None:
-        raise click.BadParameter("an instant needs its UTC offset, e.g. 2026-11-20T00:00+08:00")
-    return value
-
-
 @main.command()
 @click.option("--as-of", "as_of", required=True,
               help="ISO date (00:00 UTC that day) or instant with offset.")
@@ -195,6 +208,7 @@ def sweep(as_of: str, shard: str, batch_size: int, quiet: bool, allow_future: bo
     """Run every time-based behaviour as of a date: points activation and expiry, tier
     requalification, VIP, lifecycle stages and win-back, birthdays. Idempotent; resumable.
     A date more than the future tolerance ahead is refused (exit 2) without --allow-future."""
+    from loyalty.services.audit import cli_actor
     from loyalty.services.sweep import Shard, run_sweep
     from loyalty.services.sweep.phases import default_phases
     from loyalty.services.sweep.runner import ahead_problem, remaining_work
@@ -203,7 +217,7 @@ def sweep(as_of: str, shard: str, batch_size: int, quiet: bool, allow_future: bo
         part = Shard.parse(shard)
     except ValueError as error:
         raise click.BadParameter(str(error)) from error
-    instant = parse_as_of(as_of)
+    instant = parse_moment(as_of)
     ctx = _context()
     problem = None if allow_future else ahead_problem(ctx, instant, ctx.clock(), name="--as-of",
                                                       allow="--allow-future")
@@ -212,16 +226,54 @@ def sweep(as_of: str, shard: str, batch_size: int, quiet: bool, allow_future: bo
         sys.exit(2)
     if quiet:
         report = run_sweep(ctx, instant, shard=part, batch_size=batch_size,
-                           allow_future=allow_future)
+                           allow_future=allow_future, actor=cli_actor())
     else:
-        names = [phase.name for phase in default_phases(ctx.rules.current())]
+        names = [phase.name for phase in default_phases(ctx.book())]
         total = remaining_work(ctx, instant, part, names)  # after a resume: what is left
         with click.progressbar(length=total, label=f"sweep {shard} as of {instant}",
                                file=sys.stderr) as bar:
             report = run_sweep(ctx, instant, shard=part, batch_size=batch_size,
-                               allow_future=allow_future,
+                               allow_future=allow_future, actor=cli_actor(),
                                progress=lambda _phase, n: bar.update(n))
     click.echo(json.dumps(report, indent=2))
+
+
+@main.command("audit")
+@click.option("--action", "actions", multiple=True, help="Only this action (repeatable), "
+              "e.g. rules.activated.")
+@click.option("--actor", help="Only what this key name or user@host did.")
+@click.option("--subject", help='Only about this, e.g. "version 3" or "draft d-1a2b3c4d".')
+@click.option("--from", "start", help="From this ISO date or instant.")
+@click.option("--to", "end", help="Up to this ISO date (inclusive) or instant.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 500))
+@click.option("--cursor", type=int, help="The next cursor a previous page printed.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+def audit_command(actions: tuple[str, ...], actor: str | None, subject: str | None,
+                  start: str | None, end: str | None, limit: int, cursor: int | None,
+                  fmt: str) -> None:
+    """The audit log, newest first: who did what to the programme, when and why."""
+    from loyalty.services.audit import ACTIONS, read_log
+
+    unknown = sorted(set(actions) - set(ACTIONS))
+    if unknown:
+        raise click.BadParameter(f"unknown action {', '.join(unknown)}; known: "
+                                 f"{', '.join(ACTIONS)}", param_hint="--action")
+    since = None if start is None else parse_moment(start)
+    until = None if end is None else parse_moment(end, end=True)
+    page = read_log(_context(), actions=list(actions) or None, actor=actor, subject=subject,
+                    since=since, until=until, cursor=cursor, limit=limit)
+    if fmt == "json":
+        click.echo(json.dumps(page, indent=2, default=str))
+        return
+    for entry in page["entries"]:
+        reason = f": {entry['reason']}" if entry["reason"] else ""
+        click.echo(f"{entry['id']:>6}  {entry['at']}  {entry['actor']} ({entry['actor_kind']})"
+                   f"  {entry['action']}  {entry['subject'] or ''}{reason}")
+        for line in entry["details"].get("diff", []):
+            click.echo(f"          {line}")
+    if page["next_cursor"] is not None:
+        click.echo(f"more: --cursor {page['next_cursor']}")
 
 
 @main.command()

@@ -271,11 +271,11 @@ def show_command(version: int, file: str | None) -> None:
         click.echo(files[name].rstrip("\n"))
 
 
-def _bound(text: str, *, end: bool) -> datetime:
-    """An ISO date (the start, or with `end` the last instant, of that day in UTC) or an ISO
-    instant with its offset."""
+def parse_moment(text: str, *, end: bool = False, dates: bool = True) -> datetime:
+    """An ISO instant with its offset, or (with `dates`) an ISO date: the start of that day in
+    UTC, or with `end` its last instant."""
     try:
-        if len(text) == 10:
+        if dates and len(text) == 10:
             day = date.fromisoformat(text)
             return datetime.combine(day, time.max if end else time.min, UTC)
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -329,7 +329,7 @@ def backtest_command(draft_dir: str, start: str, end: str, against: int | None,
         _fail("give --shard or --jobs, not both", 2)
     ctx = _context()
     period: dict[str, Any] = {
-        "start": _bound(start, end=False), "end": _bound(end, end=True), "against": against,
+        "start": parse_moment(start), "end": parse_moment(end, end=True), "against": against,
         "ignore_windows": ignore_windows, "label": f"{Path(draft_dir).name}/"}
     try:
         if jobs > 1:
@@ -356,3 +356,142 @@ def backtest_command(draft_dir: str, start: str, end: str, against: int | None,
         click.echo(f"backtest report written to {output}", err=True)
     else:
         click.echo(text, nl=False)
+
+
+@rules.command("export")
+@click.argument("version", type=int)
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--force", is_flag=True, help="Overwrite files already in DIRECTORY.")
+def export_command(version: int, directory: str, force: bool) -> None:
+    """Write the files of rules VERSION into DIRECTORY byte for byte: read back, they have the
+    same content hash."""
+    from loyalty.services.rules import get_version
+
+    try:
+        stored = get_version(_context(), version)
+    except LoyaltyError as error:
+        _fail(error.message, 1)
+    target = Path(directory)
+    files: dict[str, str] = stored["files"]
+    clashes = sorted(name for name in files if (target / name).exists())
+    if clashes and not force:
+        _fail(f"{directory} already has {', '.join(clashes)}: use --force to overwrite", 2)
+    target.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (target / name).write_bytes(text.encode("utf-8"))
+    others = sorted(p.name for p in target.glob("*.y*ml") if p.name not in files)
+    click.echo(f"wrote {len(files)} files of version {version} "
+               f"({stored['content_hash'][:12]}) to {directory}")
+    if others:
+        click.echo(f"warning: {directory} also holds {', '.join(others)}, which version "
+                   f"{version} does not: remove them before drafting from this folder")
+
+
+@rules.command("draft")
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--note", default="", help="What the change is for, for whoever reviews it.")
+@click.option("--replace", "draft_id", help="Replace the files of this draft instead.")
+def draft_command(directory: str, note: str, draft_id: str | None) -> None:
+    """Upload the rule files of DIRECTORY as a draft (checked at once; every problem is
+    printed). Exit status 1 when it has problems: it is stored anyway, to be fixed."""
+    from loyalty.services import workflow
+    from loyalty.services.audit import cli_actor
+
+    try:
+        files = read_rule_dir(directory)
+    except FileNotFoundError as error:
+        _fail(str(error), 2)
+    ctx = _context()
+    try:
+        if draft_id is None:
+            draft = workflow.create_draft(ctx, files, note, cli_actor())
+        else:
+            draft = workflow.replace_draft(ctx, draft_id, files, note or None, cli_actor())
+    except LoyaltyError as error:
+        _fail(error.message, 1, error.details.get("problems", []))
+    click.echo(f"draft {draft['draft_id']} ({draft['status']}): {len(draft['files'])} files, "
+               f"{len(draft['problems'])} problem(s)")
+    for problem in draft["problems"]:
+        click.echo(f"  {problem}")
+    sys.exit(0 if draft["valid"] else 1)
+
+
+@rules.command("rollback")
+@click.argument("version", type=int)
+@click.option("--reason", required=True, help="Why: kept in the audit log.")
+def rollback_command(version: int, reason: str) -> None:
+    """Make VERSION's exact content the rules in force again, as a new version with the same
+    content hash."""
+    from loyalty.services import workflow
+    from loyalty.services.audit import cli_actor
+
+    try:
+        result = workflow.rollback(_context(), version, cli_actor(), "admin", reason)
+    except LoyaltyError as error:
+        _fail(error.message, 1)
+    if not result["changed"]:
+        click.echo(f"rules unchanged: version {result['version']} in force has the content "
+                   f"of version {version} already")
+        return
+    click.echo(f"rolled back: version {result['version']} restores version {version} "
+               f"({result['content_hash']})")
+    for line in result["diff"]["lines"]:
+        click.echo(f"  {line}")
+
+
+@rules.command("diff")
+@click.argument("old")
+@click.argument("new")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+def diff_command(old: str, new: str, fmt: str) -> None:
+    """Compare two versions (or a version and a draft d-...) rule by rule, in plain words."""
+    from loyalty.services import workflow
+
+    sides: list[int | str] = []
+    for side in (old, new):
+        if side.startswith("d-"):
+            sides.append(side)
+        elif side.isdigit():
+            sides.append(int(side))
+        else:
+            _fail(f"{side!r} is neither a version number nor a draft id (d-...)", 2)
+    try:
+        result = workflow.diff_versions(_context(), sides[0], sides[1])
+    except LoyaltyError as error:
+        _fail(error.message, 1)
+    if fmt == "json":
+        click.echo(json.dumps(result, indent=2, default=str))
+        return
+    click.echo(f"from {old} to {new}:")
+    for line in result["lines"]:
+        click.echo(f"  {line}")
+
+
+@rules.command("schedule")
+def schedule_command() -> None:
+    """List the versions scheduled to take over later, soonest first."""
+    from loyalty.services import workflow
+
+    scheduled = workflow.schedule(_context())
+    if not scheduled:
+        click.echo("nothing scheduled")
+    for version in scheduled:
+        click.echo(f"{version['version']:>4}  takes over {version['takes_over']}  "
+                   f"{version['content_hash'][:12]}  by {version['activated_by']}: "
+                   f"{version['reason'] or '-'}")
+
+
+@rules.command("cancel")
+@click.argument("version", type=int)
+@click.option("--reason", required=True, help="Why: kept in the audit log.")
+def cancel_command(version: int, reason: str) -> None:
+    """Call off scheduled VERSION before its instant."""
+    from loyalty.services import workflow
+    from loyalty.services.audit import cli_actor
+
+    try:
+        workflow.cancel(_context(), version, cli_actor(), reason)
+    except LoyaltyError as error:
+        _fail(error.message, 1)
+    click.echo(f"cancelled version {version}")

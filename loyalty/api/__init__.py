@@ -8,7 +8,7 @@ import flask_smorest
 import swagger_ui_bundle
 from flask import Blueprint, Flask
 
-from loyalty.api import events, members, operations, rewards, rules, transactions
+from loyalty.api import audit, events, members, operations, rewards, rules, transactions
 from loyalty.api.auth import SECURITY_SCHEME
 from loyalty.api.context import EXTENSION
 from loyalty.api.errors import handle_http_exception, register_error_handlers
@@ -18,7 +18,8 @@ from loyalty.services.context import ServiceContext
 PREFIX = "/api/v1"
 DOCS_ASSETS = f"{PREFIX}/docs/assets"
 MAX_BODY_BYTES = 8 * 1024 * 1024
-BLUEPRINTS = (members.blp, transactions.blp, events.blp, rewards.blp, rules.blp, operations.blp)
+BLUEPRINTS = (members.blp, transactions.blp, events.blp, rewards.blp, rules.blp, operations.blp,
+              audit.blp)
 
 
 class Api(flask_smorest.Api):

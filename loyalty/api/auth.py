@@ -15,8 +15,10 @@ from loyalty.services import keys
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-ROLES = ("pos", "marketing", "admin")
+ROLES = ("pos", "marketing", "marketing_lead", "adjust", "admin")
 ADMIN = "admin"
+#: A role that may do everything another may: a marketing lead is also marketing.
+IMPLIES = {"marketing_lead": ("marketing",)}
 SECURITY_SCHEME = "bearerAuth"
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
 
@@ -59,7 +61,8 @@ def require_roles(*roles: str) -> Callable[[F], F]:
     unknown = set(roles) - set(ROLES)
     if unknown:
         raise ValueError(f"unknown roles: {sorted(unknown)}")
-    allowed = frozenset(roles) | {ADMIN}
+    allowed = frozenset(roles) | {ADMIN} | {
+        role for role, implied in IMPLIES.items() if set(implied) & set(roles)}
     names = ", ".join(role for role in ROLES if role in allowed)
 
     def decorator(func: F) -> F:

@@ -36,6 +36,10 @@ STATUS_BY_CODE: dict[str, int] = {
     "rules_invalid": 422,
     "no_active_rules": 503,
     "unknown_rules_version": 404,
+    "unknown_draft": 404,
+    "change_refused": 409,
+    "approval_required": 409,
+    "own_change": 403,
     "internal_error": 500,
 }
 

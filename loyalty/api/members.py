@@ -1,4 +1,4 @@
-"""Members: enrol, the member as the till needs it, and the ledger."""
+"""Members: enrol, the member as the till needs it, the ledger, and adjustments by hand."""
 
 from __future__ import annotations
 
@@ -6,13 +6,15 @@ from typing import Any
 
 from flask.views import MethodView
 
-from loyalty.api.auth import require_roles
+from loyalty.api.auth import current_key, require_roles
 from loyalty.api.context import service_context
+from loyalty.api.idempotency import REPLAY_DOC, recorded_response, stamped
 from loyalty.api.parsing import Blueprint
 from loyalty.api.schemas import requests as rq
 from loyalty.api.schemas import responses as rs
-from loyalty.domain.commands import EnrolMember
-from loyalty.services import members
+from loyalty.domain.commands import Adjust, EnrolMember
+from loyalty.services import adjustments, members
+from loyalty.services.audit import Actor
 
 blp = Blueprint("members", __name__, description="Enrol members and read them")
 
@@ -31,7 +33,7 @@ class Members(MethodView):
 
 @blp.route("/members/<member_id>")
 class MemberResource(MethodView):
-    @require_roles("pos", "marketing")
+    @require_roles("pos", "marketing", "adjust")
     @blp.arguments(rq.AsOfQuerySchema(), location="query", as_kwargs=True)
     @blp.response(200, rs.Member)
     @blp.alt_response(404, schema=rs.Error, description="`unknown_member`")
@@ -42,7 +44,7 @@ class MemberResource(MethodView):
 
 @blp.route("/members/<member_id>/ledger")
 class Ledger(MethodView):
-    @require_roles("pos", "marketing")
+    @require_roles("pos", "marketing", "adjust")
     @blp.arguments(rq.LedgerQuerySchema(), location="query", as_kwargs=True)
     @blp.response(200, rs.LedgerPage)
     @blp.alt_response(404, schema=rs.Error, description="`unknown_member`")
@@ -53,9 +55,26 @@ class Ledger(MethodView):
 
 @blp.route("/members/<member_id>/tiers")
 class TierHistory(MethodView):
-    @require_roles("pos", "marketing")
+    @require_roles("pos", "marketing", "adjust")
     @blp.response(200, rs.TierHistory)
     @blp.alt_response(404, schema=rs.Error, description="`unknown_member`")
     def get(self, member_id: str) -> dict[str, Any]:
         """The member's tier history: every change, newest first, with its date and reason."""
         return members.tier_history(service_context(), member_id)
+
+
+@blp.route("/members/<member_id>/adjustments")
+class Adjustments(MethodView):
+    @require_roles("adjust")
+    @blp.arguments(rq.AdjustSchema(live=True))
+    @blp.response(201, rs.Adjustment, headers=REPLAY_DOC)
+    @blp.alt_response(404, schema=rs.Error, description="`unknown_member`")
+    @blp.alt_response(409, schema=rs.Error, description="`idempotency_conflict`")
+    @blp.alt_response(422, schema=rs.Error,
+                      description="`validation_error`, `insufficient_points`")
+    def post(self, command: Adjust, member_id: str) -> tuple[Any, ...]:
+        """Add or remove points by hand, saying why; the same adjustment_id replays."""
+        actor = Actor(current_key().name, "key")
+        recorded = adjustments.adjust(service_context(), stamped(command, member_id=member_id),
+                                      actor)
+        return recorded_response(recorded)

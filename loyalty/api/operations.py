@@ -6,12 +6,13 @@ from typing import Any
 
 from flask.views import MethodView
 
-from loyalty.api.auth import require_roles
+from loyalty.api.auth import current_key, require_roles
 from loyalty.api.context import service_context
 from loyalty.api.parsing import Blueprint
 from loyalty.api.schemas import requests as rq
 from loyalty.api.schemas import responses as rs
 from loyalty.services import reports
+from loyalty.services.audit import Actor
 from loyalty.services.sweep import Shard, run_sweep
 
 blp = Blueprint("operations", __name__, description="Sweeps and reports")
@@ -27,7 +28,8 @@ class Sweeps(MethodView):
         """Run the sweep as of an instant (idempotent: a second run changes nothing); an
         `as_of` more than the future tolerance ahead is refused unless `allow_future`."""
         return run_sweep(service_context(), as_of, shard=shard, batch_size=batch_size,
-                         allow_future=allow_future)
+                         allow_future=allow_future,
+                         actor=Actor(current_key().name, "key"))
 
 
 @blp.route("/reports/overview")

@@ -75,3 +75,15 @@ class Redeem:
     quantity: int
     fingerprint: str
     occurred_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Adjust:
+    """Points a service desk adds (positive) or removes (negative) by hand, and why."""
+
+    adjustment_id: str
+    member_id: str
+    points: int
+    reason: str
+    fingerprint: str
+    occurred_at: datetime | None = None

@@ -86,3 +86,26 @@ class NoActiveRules(LoyaltyError):
 
 class UnknownRulesVersion(LoyaltyError):
     code = "unknown_rules_version"
+
+
+class UnknownDraft(LoyaltyError):
+    code = "unknown_draft"
+
+
+class ChangeRefused(LoyaltyError):
+    """A rule change refused by the workflow (a draft in the wrong state, a version that cannot
+    be cancelled ...); `message` says why."""
+
+    code = "change_refused"
+
+
+class ApprovalRequired(ChangeRefused):
+    """The programme asks for a second person's approval and this change has none."""
+
+    code = "approval_required"
+
+
+class OwnChange(ChangeRefused):
+    """Nobody approves their own change."""
+
+    code = "own_change"

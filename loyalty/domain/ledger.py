@@ -19,6 +19,8 @@ ACTIVATION_RULE = "points.pending_days"
 EXPIRY_RULE = "points.expiry"
 CLAWBACK_RULE = "points.clawback"
 SHORTFALL_RULE = "points.shortfall"
+#: A service desk's adjustment, which no rule decides, names the desk.
+ADJUSTMENT_RULE = "desk.adjustment"
 FAR_FUTURE = datetime.max
 
 
@@ -68,11 +70,13 @@ class Entry:
     rule_id: str | None = None
     ruleset_version: str | None = None
     campaign: str | None = None
+    actor: str | None = None
 
 
 @dataclass(frozen=True)
 class Source:
-    """What caused a movement: a transaction, event, redemption or sweep, and the rule behind it."""
+    """What caused a movement: a transaction, event, redemption, adjustment or sweep, the rule
+    behind it, and for an adjustment who made it."""
 
     source_type: str
     source_id: str
@@ -80,6 +84,7 @@ class Source:
     rule_id: str | None = None
     ruleset_version: str | None = None
     campaign: str | None = None
+    actor: str | None = None
 
 
 @dataclass
@@ -101,7 +106,7 @@ class Account:
             return
         self.entries.append(
             Entry(kind, bucket, points, reason, src.source_type, src.source_id, src.occurred_at,
-                  lot, src.rule_id, src.ruleset_version, src.campaign)
+                  lot, src.rule_id, src.ruleset_version, src.campaign, src.actor)
         )
         if bucket == "available":
             self.available += points
@@ -160,8 +165,9 @@ class Account:
             if lot.expires_at is not None and lot.expires_at <= as_of:
                 self._take(lot, lot.remaining, "expire", "points expired", expiry)
 
-    def spend(self, points: int, reason: str, src: Source) -> None:
-        """Take available points, soonest-expiring lots first; the caller checked the balance."""
+    def spend(self, points: int, reason: str, src: Source, *, kind: str = "redeem") -> None:
+        """Take available points, soonest-expiring lots first, as entries of `kind` ("redeem",
+        or "adjust" for a service desk's removal); the caller checked the balance."""
         if points > self.available:
             raise ValueError("spend exceeds the available balance")
         left = points
@@ -171,7 +177,7 @@ class Account:
             if lot.state != "available" or lot.remaining <= 0:
                 continue
             take = min(left, lot.remaining)
-            self._take(lot, take, "redeem", reason, src)
+            self._take(lot, take, kind, reason, src)
             left -= take
         if left:
             raise ValueError("loaded lots do not cover the available balance")

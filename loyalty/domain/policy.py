@@ -154,6 +154,8 @@ class ProgramPolicy:
     #: whether program.yaml has an `events:` block; a programme written before attributes
     #: were declared has none, and its tills' attributes stay free-form (unchecked)
     declares_events: bool = False
+    #: whether a new rules version needs a second person's approval (`activation.approval`)
+    approval_required: bool = False
 
     @property
     def tier_names(self) -> tuple[str, ...]:

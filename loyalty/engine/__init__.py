@@ -3,7 +3,12 @@
 from loyalty.engine.explain import explain
 from loyalty.engine.loader import read_rule_dir, rules_content_hash
 from loyalty.engine.problems import Problem
-from loyalty.engine.rulebook import CompiledRuleBook, build_rulebook, check_rules
+from loyalty.engine.rulebook import (
+    CompiledRuleBook,
+    build_rulebook,
+    check_rules,
+    program_policy,
+)
 
 __all__ = [
     "CompiledRuleBook",
@@ -11,6 +16,7 @@ __all__ = [
     "build_rulebook",
     "check_rules",
     "explain",
+    "program_policy",
     "read_rule_dir",
     "rules_content_hash",
 ]

@@ -45,12 +45,14 @@ class _NoAnchorLoader(yaml.SafeLoader):
 
 
 def read_rule_dir(path: str | Path) -> dict[str, str]:
-    """Every *.yaml / *.yml file of a directory (not recursive), name -> text, sorted by name."""
+    """Every *.yaml / *.yml file of a directory (not recursive), name -> text, sorted by name.
+    The text is the file's bytes decoded, line endings untouched: exported and read back, a
+    version has the same content hash."""
     directory = Path(path)
     if not directory.is_dir():
         raise FileNotFoundError(f"rule directory not found: {directory}")
     files = sorted(p for p in directory.iterdir() if p.is_file() and p.suffix in (".yaml", ".yml"))
-    return {p.name: p.read_text(encoding="utf-8") for p in files}
+    return {p.name: p.read_bytes().decode("utf-8") for p in files}
 
 
 def rules_content_hash(files: Mapping[str, str]) -> str:

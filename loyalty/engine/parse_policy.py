@@ -1,4 +1,4 @@
-"""Reading program.yaml (points, tiers, lifecycle, VIP, channels, stores, events) and
+"""Reading program.yaml (points, tiers, lifecycle, VIP, channels, stores, events, activation) and
 rewards.yaml (the catalogue)."""
 
 from __future__ import annotations
@@ -59,6 +59,7 @@ _SECTIONS: dict[str, dict[str, Any]] = {
     },
     "vip": {"metric": METRICS, "top_percent": Decimal, "min_value": Decimal, "tiers": list,
             "tags": list},
+    "activation": {"approval": ("required", "not_required")},
 }
 PROGRAM_KEYS = ("currency", "point_value", *_SECTIONS, *VALUE_KEYS)
 REWARD_KEYS = ("id", "name", "kind", "points_cost", "stock", "from", "until", "description")
@@ -129,6 +130,7 @@ def parse_program(doc: Any, report: Reporter) -> ProgramPolicy:
         stores=parse_words(doc, "stores", report),
         events=parse_events(doc, report),
         declares_events="events" in doc,
+        approval_required=sections["activation"].get("approval") == "required",
     )
 
 

@@ -91,6 +91,14 @@ def analyse(files: Mapping[str, str], version: str = "check", *,
     return result
 
 
+def program_policy(files: Mapping[str, str]) -> ProgramPolicy:
+    """The programme a set of files declares (program.yaml and rewards.yaml only), without
+    reading or compiling its rules."""
+    docs = {name: load_yaml(text, Reporter(name)) for name, text in files.items()
+            if PurePath(name).stem in ("program", "rewards")}
+    return _policy(docs, [])
+
+
 def _policy(docs: Mapping[str, object], problems: list[Problem]) -> ProgramPolicy:
     """The programme (program.yaml) with its catalogue (rewards.yaml), read before the rules."""
     policy = ProgramPolicy()

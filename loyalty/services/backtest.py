@@ -21,7 +21,7 @@ from typing import Any
 from loyalty import engine as rule_engine
 from loyalty.domain.decisions import RuleBook
 from loyalty.domain.errors import RulesInvalid, ValidationFailed
-from loyalty.domain.ledger import CLAWBACK_RULE
+from loyalty.domain.ledger import ADJUSTMENT_RULE, CLAWBACK_RULE
 from loyalty.services.context import ServiceContext
 from loyalty.services.replay import MemoryState, Step, replay_item
 from loyalty.store.history import HistoryFilter, HistoryItem, HistoryReader
@@ -62,8 +62,9 @@ class Side:
             for rule_id, points in changes.points_by_rule.items():
                 if rule_id == CLAWBACK_RULE:
                     self.points_clawed_back -= points
-                elif rule_id.startswith("rewards."):
-                    self.points_spent -= points
+                elif rule_id.startswith("rewards.") or (rule_id == ADJUSTMENT_RULE
+                                                        and points < 0):
+                    self.points_spent -= points  # a desk's removal takes points as spending does
                     continue
                 else:
                     self.points_issued += points
@@ -148,7 +149,7 @@ class Backtest:
 
     def _stored_versions(self) -> dict[str, tuple[datetime, dict[str, str]]]:
         with self.ctx.uow(read_only=True) as uow:
-            return {str(row.version): (row.activated_at, dict(row.files))
+            return {str(row.version): (row.effective_at, dict(row.files))
                     for row in uow.programme.rule_versions_with_files()}
 
     def book(self, version: str) -> RuleBook:
@@ -296,7 +297,7 @@ class Backtest:
             "point_value": None if value is None else str(value),
             "occurrences": {"purchases": counts["purchases"], "returns": counts["returns"],
                             "events": counts["events"], "redemptions": counts["redemptions"],
-                            "members": members},
+                            "adjustments": counts["adjustments"], "members": members},
             "totals": {"draft": totals(d), "against": totals(a)},
             "differing_decisions": differing,
             "points_difference": d.net_points - a.net_points,
@@ -349,8 +350,8 @@ def _vip(book: RuleBook | None, vip: bool, tier: str, tags: tuple[str, ...]) -> 
 
 
 def _kind(item: HistoryItem) -> str:
-    if item.source_type == "redemption":
-        return "redemptions"
+    if item.source_type in ("redemption", "adjustment"):
+        return f"{item.source_type}s"
     if item.kind in ("purchase", "return"):
         return f"{item.kind}s"
     return "events"

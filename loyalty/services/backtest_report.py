@@ -87,7 +87,8 @@ def _header(report: Mapping[str, Any]) -> list[str]:
     line += f", shard {period.get('shard', '1/1')}"
     if period.get("ignore_windows"):
         line += ", rule windows ignored"
-    counted = ", ".join(f"{_int(seen.get(kind))} {kind}" for kind in OCCURRENCES)
+    kinds = [*OCCURRENCES, *(["adjustments"] if seen.get("adjustments") else [])]
+    counted = ", ".join(f"{_int(seen.get(kind))} {kind}" for kind in kinds)
     value = report.get("point_value")
     return [f"Backtest: {_label(report, 'draft')} against {_label(report, 'against')}", line,
             f"Occurrences: {counted}; {_int(seen.get('members'))} members",

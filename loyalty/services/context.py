@@ -13,6 +13,7 @@ from loyalty.config import Settings
 from loyalty.store.uow import SqlUnitOfWork
 
 if TYPE_CHECKING:
+    from loyalty.domain.decisions import RuleBook
     from loyalty.services.rulebooks import RuleBookProvider
 
 
@@ -31,6 +32,21 @@ class ServiceContext:
 
     def uow(self, *, read_only: bool = False) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, read_only=read_only)
+
+    def book(self, at: datetime | None = None) -> RuleBook:
+        """The rules in force at `at` (default: now, by the service clock)."""
+        return self.rules.at(self.clock() if at is None else at)
+
+    def deciding(self, uow: SqlUnitOfWork, now: datetime, *,
+                 preview: datetime | None = None) -> RuleBook:
+        """The rules that decide what is processed at `now`, inside the unit of work `uow`
+        (anything to read is read with its connection). The
+        timeline of versions is at most `rules_refresh_seconds` old at `now`, and a version is
+        scheduled at least that long ahead: each process switches exactly at its instant. A dry
+        run (`preview`: the occurrence's instant) is decided by the rules in force then, if
+        later: a scheduled campaign previews as it will run."""
+        at = now if preview is None or preview < now else preview
+        return self.rules.at(at, uow.connection)
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ from loyalty.domain.errors import (
     UnknownTransaction,
     ValidationFailed,
 )
-from loyalty.domain.ledger import CLAWBACK_RULE, Account, Source
+from loyalty.domain.ledger import ADJUSTMENT_RULE, CLAWBACK_RULE, Account, Source
 from loyalty.domain.model import EvaluationInput, Line, Member, MemberStats, Occurrence
 from loyalty.domain.policy import RewardDef, TierLadder
 from loyalty.domain.tiers import next_review
@@ -155,6 +155,8 @@ class Changes:
     history: str | None = None
     #: the points each rule gave or took, by rule id (what the backtest compares)
     points_by_rule: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    #: a service desk's adjustment: its own row (points, reason, who made it)
+    adjustment: dict[str, Any] | None = None
 
 
 class State(Protocol):
@@ -631,6 +633,40 @@ def decide_redemption(book: RuleBook, state: State, member: Holder, redemption_i
     changes.points_by_rule[f"rewards.{reward_id}"] -= cost
     changes.outcome.rewards.append({"reward_id": reward_id, "quantity": quantity,
                                     "voucher_code": code, "points_spent": cost})
+    return changes
+
+
+def decide_adjustment(book: RuleBook, state: State, member: Holder, adjustment_id: str,
+                      points: int, reason: str, actor: str, at: datetime,
+                      recorded_at: datetime) -> Changes:
+    """Add points by hand (available at once, repaying any debt first) or remove available
+    ones; refused (nothing changes) when the member has too few available. No rule decides."""
+    account = state.account(member, as_of=at if points > 0 else None)
+    account.settle(at, Source("adjustment", adjustment_id, at, ruleset_version=book.version))
+    if -points > account.available:
+        raise InsufficientPoints(f"{-points} points needed, {account.available} available",
+                                 details={"required": -points, "available": account.available})
+    source = Source("adjustment", adjustment_id, at, rule_id=ADJUSTMENT_RULE,
+                    ruleset_version=book.version, actor=actor)
+    text = f"adjusted by {actor}: {reason}"
+    tier = member.profile.tier
+    out = Outcome(tier_before=tier, tier_after=tier)
+    if points > 0:
+        account.earn([(points, text, source)], pending_until=at,
+                     expires_at=expiry_for(book.policy.points, at))
+        out.earned = points
+    else:
+        account.spend(-points, text, source, kind="adjust")
+    out.decisions.append({"rule_id": ADJUSTMENT_RULE, "ruleset": "desk",
+                          "ruleset_version": book.version, "effect": "adjust_points",
+                          "points": points, "reason": text})
+    occurrence = Occurrence(kind="adjustment", source_id=adjustment_id, occurred_at=at)
+    changes = Changes(member.member_id, occurrence, book.version, account, out,
+                      history="adjustment")
+    changes.points_by_rule[ADJUSTMENT_RULE] += points
+    changes.adjustment = {"adjustment_id": adjustment_id, "member_id": member.member_id,
+                          "points": points, "reason": reason, "actor": actor,
+                          "occurred_at": at, "recorded_at": recorded_at}
     return changes
 
 

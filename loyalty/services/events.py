@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from loyalty.domain.commands import RecordEvent
@@ -19,11 +20,13 @@ from loyalty.store.uow import SqlUnitOfWork
 def record_event(ctx: ServiceContext, cmd: RecordEvent, *, dry_run: bool = False) -> Recorded:
     """Record an event exactly once and carry out what the rules decide for it."""
 
-    book = ctx.rules.current()  # before the unit of work: it may read or bootstrap the rules
+    ctx.book()  # before the unit of work: it may read or bootstrap the rules
 
     def run(uow: SqlUnitOfWork, member: Any) -> tuple[int, dict[str, Any]]:
+        now = ctx.clock()
+        book = ctx.deciding(uow, now, preview=cmd.occurred_at if dry_run else None)
         _, body = react(ctx, book, uow, member, event_occurrence(cmd),
-                        stored_attributes=dict(cmd.attributes))
+                        stored_attributes=dict(cmd.attributes), now=now)
         body["type"] = cmd.type
         return 201, body
 
@@ -33,11 +36,14 @@ def record_event(ctx: ServiceContext, cmd: RecordEvent, *, dry_run: bool = False
 
 def react(ctx: ServiceContext, book: RuleBook, uow: SqlUnitOfWork, member: Any,
           occurrence: Occurrence, *, origin: str | None = None,
-          stored_attributes: dict[str, Any] | None = None) -> tuple[Outcome, dict[str, Any]]:
+          stored_attributes: dict[str, Any] | None = None,
+          now: datetime | None = None) -> tuple[Outcome, dict[str, Any]]:
     """Decide and record what the rules do for a non-purchase occurrence of a locked member
-    (raised by a till, an enrolment or the sweep); returns its outcome and receipt."""
+    (raised by a till, an enrolment or the sweep), processed at `now` (default: the clock);
+    returns its outcome and receipt."""
     state = SqlState(uow)
-    done = process(book, state, state.adopt(member), occurrence, ctx.clock(), origin=origin,
+    done = process(book, state, state.adopt(member), occurrence, now or ctx.clock(),
+                   origin=origin,
                    stored_attributes=stored_attributes)
     changes = done[0]
     privileges = active_privilege_names(uow, member.member_id, occurrence.occurred_at)

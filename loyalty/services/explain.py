@@ -27,7 +27,7 @@ class _Books:
 
     def __init__(self, ctx: ServiceContext) -> None:
         with ctx.uow(read_only=True) as uow:
-            self.versions = {str(r.version): (r.activated_at, dict(r.files))
+            self.versions = {str(r.version): (r.effective_at, dict(r.files))
                              for r in uow.programme.rule_versions_with_files()}
         self.built: dict[str, RuleBook] = {}
 
@@ -56,7 +56,7 @@ def _locate(ctx: ServiceContext, source_id: str) -> tuple[str, int]:
 
 def find_recorded(ctx: ServiceContext, source_id: str) -> HistoryItem:
     """The recorded occurrence behind a source id: a purchase, return, event, enrolment,
-    sweep event or redemption."""
+    sweep event, redemption or adjustment."""
     member_id, seq = _locate(ctx, source_id)
     reader = HistoryReader(ctx.engine, HistoryFilter(member_id=member_id))
     return next(reader.items(after_seq=seq - 1, until_seq=seq))
@@ -113,7 +113,8 @@ def _explain(state: MemoryState, book: RuleBook, item: HistoryItem) -> dict[str,
     usage: dict[tuple[str, str], int] = {}
     memory = state.members.get(item.member_id)
     occurrence = item.occurrence
-    if memory is not None and item.source_type != "redemption" and item.kind != "return":
+    if (memory is not None and item.source_type not in ("redemption", "adjustment")
+            and item.kind != "return"):
         holder = memory.holder
         stats = state.stats(holder, occurrence.occurred_at)
         matched = list(book.evaluate(EvaluationInput(occurrence, holder.profile, stats,

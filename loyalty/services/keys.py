@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from loyalty.domain.errors import ValidationFailed
+from loyalty.services import audit
+from loyalty.services.audit import Actor
 from loyalty.services.context import ServiceContext
 from loyalty.services.timing import iso
 
-ROLES = ("pos", "marketing", "admin")
+ROLES = ("pos", "marketing", "marketing_lead", "adjust", "admin")
 PREFIX = "lk"
 
 
@@ -29,8 +31,10 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_key(ctx: ServiceContext, role: str, name: str) -> tuple[str, dict[str, Any]]:
-    """A new key `lk_<id>_<secret>`; only its hash is stored, so it is shown this once."""
+def create_key(ctx: ServiceContext, role: str, name: str,
+               actor: Actor | None = None) -> tuple[str, dict[str, Any]]:
+    """A new key `lk_<id>_<secret>`; only its hash is stored, so it is shown this once. The
+    audit log records who created it (default: the person at the command line)."""
     if role not in ROLES:
         raise ValidationFailed(f"role must be one of {', '.join(ROLES)}",
                                details={"fields": {"role": [f"unknown role {role!r}"]}})
@@ -42,6 +46,8 @@ def create_key(ctx: ServiceContext, role: str, name: str) -> tuple[str, dict[str
     with ctx.uow() as uow:
         uow.programme.add_key({"key_id": key_id, "name": name.strip(), "role": role,
                                "key_hash": _hash(secret), "created_at": now})
+        audit.record(uow, actor or audit.cli_actor(), "key.created", now, subject=key_id,
+                     details={"name": name.strip(), "role": role})
         uow.commit()
     return f"{PREFIX}_{key_id}_{secret}", {"key_id": key_id, "name": name.strip(), "role": role,
                                           "created_at": iso(now)}
@@ -54,9 +60,13 @@ def list_keys(ctx: ServiceContext) -> list[dict[str, Any]]:
                 for k in uow.programme.api_keys()]
 
 
-def revoke_key(ctx: ServiceContext, key_id: str) -> bool:
+def revoke_key(ctx: ServiceContext, key_id: str, actor: Actor | None = None) -> bool:
+    """Revoke a key (False when there is no active key `key_id`); the audit log records who."""
+    now = ctx.clock()
     with ctx.uow() as uow:
-        done = uow.programme.revoke_key(key_id, ctx.clock()) > 0
+        done = uow.programme.revoke_key(key_id, now) > 0
+        if done:
+            audit.record(uow, actor or audit.cli_actor(), "key.revoked", now, subject=key_id)
         uow.commit()
     _cache.clear()
     return done

@@ -33,7 +33,7 @@ def enrol(ctx: ServiceContext, cmd: EnrolMember) -> Recorded:
         raise ValidationFailed.on_fields({"phone": [str(error)]}) from error
     member_id = cmd.member_id or f"M-{secrets.token_hex(5).upper()}"
 
-    book = ctx.rules.current()  # before the unit of work: it may read or bootstrap the rules
+    ctx.book()  # before the unit of work: it may read or bootstrap the rules
 
     def attempt() -> Recorded:
         with ctx.uow() as uow:
@@ -42,6 +42,7 @@ def enrol(ctx: ServiceContext, cmd: EnrolMember) -> Recorded:
                 raise MemberExists(f"a member with this {taken.replace('_', ' ')} already exists",
                                    details={"field": taken})
             now = ctx.clock()
+            book = ctx.deciding(uow, now)
             enrolled_at = cmd.enrolled_at or now
             lowest = book.policy.tiers.lowest if book.policy.tiers else "member"
             uow.members.insert({
@@ -58,7 +59,7 @@ def enrol(ctx: ServiceContext, cmd: EnrolMember) -> Recorded:
             occurrence = Occurrence(kind="enrolment", source_id=f"enrolment:{member_id}",
                                     occurred_at=enrolled_at, channel=cmd.channel)
             react(ctx, book, uow, row, occurrence, origin="enrolment",
-                  stored_attributes={"tags": list(cmd.tags)})
+                  stored_attributes={"tags": list(cmd.tags)}, now=now)
             body = member_view(uow, member_id, enrolled_at)
             uow.commit()
             return Recorded(201, body)
@@ -124,7 +125,7 @@ def ledger_page(ctx: ServiceContext, member_id: str, *, limit: int,
             "lot_id": r.lot_id, "source": {"type": r.source_type, "id": r.source_id},
             "rule_id": r.rule_id, "ruleset_version": r.ruleset_version, "campaign": r.campaign,
             "reason": r.reason, "occurred_at": iso(r.occurred_at),
-            "recorded_at": iso(r.recorded_at),
+            "recorded_at": iso(r.recorded_at), "actor": r.actor,
         } for r in rows],
         "next_cursor": rows[-1].entry_id if more and rows else None,
     }

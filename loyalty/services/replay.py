@@ -1,11 +1,11 @@
 """Replaying recorded history through the decision path, in memory, writing nothing.
 
-The history (`store.history`) lists every purchase, return, event and redemption in the order
-it was recorded. Replaying it member by member through `decide.process` with the rules that
-were in force reproduces what was recorded; replaying it with other rules shows what they
-would have done. `MemoryState` is the decision path's `State` held in memory: the member, their
-open lots, their recent transactions (for the statistics rules test), limit usage, budgets,
-stock and open offers.
+The history (`store.history`) lists every purchase, return, event, redemption and adjustment in
+the order it was recorded. Replaying it member by member through `decide.process` (and
+`decide_redemption`, `decide_adjustment`) with the rules that were in force reproduces what was
+recorded; replaying it with other rules shows what they would have done. `MemoryState` is the
+decision path's `State` held in memory: the member, their open lots, their recent transactions
+(for the statistics rules test), limit usage, budgets, stock and open offers.
 
 What the sweep did is replayed as recorded: its tier, lifecycle and VIP moves are applied as
 it applied them and its events are decided again; expiry needs no replay (settling a member's
@@ -32,6 +32,7 @@ from loyalty.services.decide import (
     Holder,
     RecordedPurchase,
     SoldLine,
+    decide_adjustment,
     decide_redemption,
     process,
 )
@@ -252,11 +253,17 @@ def replay_item(state: MemoryState, book: RuleBook, item: HistoryItem,
     holder = memory.holder
     step = Step(item, book, [], tier_before=holder.profile.tier)
     state.as_of = item.occurred_at
-    if item.source_type == "redemption":
+    if item.source_type in ("redemption", "adjustment"):
         try:
-            changes = decide_redemption(book, state, holder, item.source_id, item.reward_id or "",
-                                        item.quantity, item.occurred_at, item.occurred_at,
-                                        codes=replay_code)
+            if item.source_type == "adjustment":  # as recorded: no rule decides it
+                changes = decide_adjustment(book, state, holder, item.source_id, item.points,
+                                            item.reason or "", item.actor or "",
+                                            item.occurred_at, item.occurred_at)
+            else:
+                changes = decide_redemption(book, state, holder, item.source_id,
+                                            item.reward_id or "", item.quantity,
+                                            item.occurred_at, item.occurred_at,
+                                            codes=replay_code)
         except LoyaltyError as refused:
             step.refused = refused.code
             return step

@@ -29,7 +29,7 @@ def overview(ctx: ServiceContext) -> dict[str, Any]:
         }
         vip = conn.execute(select(func.count()).where(m.vip.is_(True))).scalar_one()
         total = conn.execute(select(func.count()).select_from(t.members)).scalar_one()
-    book = ctx.rules.current()
+    book = ctx.book()
     order = [level.tier for level in book.policy.tiers.levels] if book.policy.tiers else []
     pyramid = [{"tier": tier, "members": int(tiers.get(tier, 0))} for tier in reversed(order)]
     pyramid += [{"tier": tier, "members": int(n)} for tier, n in tiers.items()

@@ -16,8 +16,8 @@ from loyalty.store.uow import SqlUnitOfWork
 
 
 def catalogue(ctx: ServiceContext, as_of: datetime | None = None) -> list[dict[str, Any]]:
-    """Every reward of the active rules, with the stock left."""
-    book = ctx.rules.current()
+    """Every reward of the rules in force (at `as_of`, default now), with the stock left."""
+    book = ctx.book(as_of)
     with ctx.uow(read_only=True) as uow:
         redeemed = uow.programme.redeemed_counts()
     return [{
@@ -32,10 +32,11 @@ def catalogue(ctx: ServiceContext, as_of: datetime | None = None) -> list[dict[s
 def redeem(ctx: ServiceContext, cmd: Redeem) -> Recorded:
     """Spend points on a catalogue reward: all of it happens, or none of it."""
 
-    book = ctx.rules.current()  # before the unit of work: it may read or bootstrap the rules
+    ctx.book()  # before the unit of work: it may read or bootstrap the rules
 
     def run(uow: SqlUnitOfWork, member: Any) -> tuple[int, dict[str, Any]]:
         now = ctx.clock()
+        book = ctx.deciding(uow, now)
         at = cmd.occurred_at or now
         state = SqlState(uow)
         changes = decide_redemption(book, state, state.adopt(member), cmd.redemption_id,

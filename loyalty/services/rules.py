@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from loyalty import engine as rule_engine
@@ -12,53 +13,90 @@ from loyalty.domain.commands import RecordEvent, RecordTransaction
 from loyalty.domain.decisions import Decision, RuleBook
 from loyalty.domain.effects import resolve_points
 from loyalty.domain.errors import (
+    ChangeRefused,
     RulesInvalid,
     UnknownRulesVersion,
     UnknownTransaction,
     ValidationFailed,
 )
 from loyalty.domain.model import EvaluationInput, Occurrence
+from loyalty.services.audit import Actor, require_reason
 from loyalty.services.context import ServiceContext
 from loyalty.services.decide import decision_view
 from loyalty.services.explain import explain_for_member, explain_recorded, find_recorded
 from loyalty.services.limits import limit_phrase
 from loyalty.services.occurrences import event_occurrence, purchase_occurrence
-from loyalty.services.versions import activate_files, check_files, version_view
+from loyalty.services.versions import (
+    Timeline,
+    activate_files,
+    check_files,
+    refuse,
+    require_approval_ok,
+    version_view,
+)
 from loyalty.store.uow import run_with_retry
 
 log = logging.getLogger(__name__)
 
 
-def activate(ctx: ServiceContext, files: Mapping[str, str] | None,
-             activated_by: str) -> dict[str, Any]:
-    """Make `files` (default: the rules directory) the rules in force, as a new version."""
+def activate(ctx: ServiceContext, files: Mapping[str, str] | None, activated_by: Actor | str,
+             *, reason: str | None, at: datetime | None = None) -> dict[str, Any]:
+    """Make `files` (default: the rules directory) the rules in force as a new version, now or
+    from the instant `at`. A reason is required. When the rules in force ask for approval, the
+    same files must have been approved as a draft (that draft is then the one activated);
+    otherwise the refusal, with its reason, goes to the audit log."""
+    actor = activated_by if isinstance(activated_by, Actor) else Actor(activated_by, "cli")
+    why = require_reason(reason, "an activation")
     files = dict(files) if files is not None else rule_engine.read_rule_dir(ctx.settings.rules_dir)
+    content_hash = rule_engine.rules_content_hash(files)
 
     def attempt() -> dict[str, Any]:
         with ctx.uow() as uow:
-            result = activate_files(uow, files, activated_by)
+            now = ctx.clock()
+            draft = uow.workflow.approved_draft_with(content_hash)
+            require_approval_ok(uow, now, draft=draft)
+            result = activate_files(uow, files, actor, reason=why, now=now, effective_at=at,
+                                    draft_id=None if draft is None else draft.draft_id,
+                                    settings=ctx.settings)
+            if draft is not None and result["changed"]:
+                uow.workflow.update_draft(draft.draft_id, status=DONE[at is not None],
+                                          version=result["version"], updated_at=now)
             uow.commit()
         return result
 
-    result = run_with_retry(attempt, retries=ctx.settings.max_retries)
+    try:
+        result = run_with_retry(attempt, retries=ctx.settings.max_retries)
+    except ChangeRefused as refused:
+        refuse(ctx, actor, f"files {content_hash[:12]}", refused)
+        raise
     ctx.rules.invalidate()
     return result
 
 
+#: What a draft becomes when its files are activated now (False) or scheduled (True).
+DONE = {False: "activated", True: "scheduled"}
+
+
 def list_versions(ctx: ServiceContext) -> list[dict[str, Any]]:
+    """Every version, newest first, with its status (in force, scheduled, superseded,
+    cancelled); `active` marks the one in force now."""
+    now = ctx.clock()
     with ctx.uow(read_only=True) as uow:
-        rows = uow.programme.rule_versions()
-    newest = rows[0].version if rows else None
-    return [{**version_view(r), "active": r.version == newest} for r in rows]
+        timeline = Timeline(uow)
+    return [{**version_view(row, timeline.status(number, now)),
+             "active": timeline.in_force(now) == number}
+            for number, row in sorted(timeline.rows.items(), reverse=True)]
 
 
 def get_version(ctx: ServiceContext, version: int) -> dict[str, Any]:
+    now = ctx.clock()
     with ctx.uow(read_only=True) as uow:
+        timeline = Timeline(uow)
         row = uow.programme.rule_version(version)
-        latest = uow.programme.latest_rule_version_number()
     if row is None:
         raise UnknownRulesVersion(f"no rules version {version}", details={"version": version})
-    return {**version_view(row), "active": version == latest, "files": dict(row.files)}
+    return {**version_view(row, timeline.status(version, now)),
+            "active": timeline.in_force(now) == version, "files": dict(row.files)}
 
 
 def rule_book(ctx: ServiceContext | None, *, version: int | None = None,
@@ -74,7 +112,7 @@ def rule_book(ctx: ServiceContext | None, *, version: int | None = None,
     if version is not None:
         stored = get_version(ctx, version)
         return rule_engine.build_rulebook(stored["files"], str(version))
-    return ctx.rules.current()
+    return ctx.book()
 
 
 def stored_occurrence(ctx: ServiceContext, *, transaction_id: str | None = None,

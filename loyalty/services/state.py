@@ -109,6 +109,8 @@ class SqlState:
             uow.transactions.update(original_id, **values)
         if changes.event is not None:
             uow.transactions.insert_event(changes.event)
+        if changes.adjustment is not None:
+            uow.ledger.add_adjustment(changes.adjustment)
         if changes.history is not None:
             uow.history.append(member_id, changes.history, occ.source_id, occ.occurred_at)
         save_account(uow, changes.account, recorded_at, **changes.member)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from loyalty.domain.commands import RecordTransaction
@@ -19,27 +20,29 @@ def record_transaction(ctx: ServiceContext, cmd: RecordTransaction, *,
                        dry_run: bool = False) -> Recorded:
     """Record a purchase or a return exactly once; `dry_run` evaluates and records nothing."""
     work = _purchase if cmd.type == "purchase" else _return
-    book = ctx.rules.current()  # before the unit of work: it may read or bootstrap the rules
+    ctx.book()  # before the unit of work: it may read or bootstrap the rules
 
     def run(uow: SqlUnitOfWork, member: Any) -> tuple[int, dict[str, Any]]:
-        return 201, work(ctx, book, uow, member, cmd)
+        now = ctx.clock()
+        book = ctx.deciding(uow, now, preview=cmd.occurred_at if dry_run else None)
+        return 201, work(book, uow, member, cmd, now)
 
     return run_idempotent(ctx, scope="transaction", key=cmd.transaction_id,
                           fingerprint=cmd.fingerprint, member_id=cmd.member_id, work=run,
                           dry_run=dry_run)
 
 
-def _purchase(ctx: ServiceContext, book: RuleBook, uow: SqlUnitOfWork, member: Any,
-              cmd: RecordTransaction) -> dict[str, Any]:
+def _purchase(book: RuleBook, uow: SqlUnitOfWork, member: Any, cmd: RecordTransaction,
+              now: datetime) -> dict[str, Any]:
     state = SqlState(uow)
-    done = process(book, state, state.adopt(member), purchase_occurrence(cmd), ctx.clock())
+    done = process(book, state, state.adopt(member), purchase_occurrence(cmd), now)
     return _receipt(uow, cmd, done, member)
 
 
-def _return(ctx: ServiceContext, book: RuleBook, uow: SqlUnitOfWork, member: Any,
-            cmd: RecordTransaction) -> dict[str, Any]:
+def _return(book: RuleBook, uow: SqlUnitOfWork, member: Any, cmd: RecordTransaction,
+            now: datetime) -> dict[str, Any]:
     state = SqlState(uow)
-    done = process(book, state, state.adopt(member), return_occurrence(cmd), ctx.clock(),
+    done = process(book, state, state.adopt(member), return_occurrence(cmd), now,
                    original_id=cmd.original_transaction_id or "")
     body = _receipt(uow, cmd, done, None)
     transaction = done[0].transaction

@@ -113,6 +113,7 @@ def _whole_points(conn: Connection) -> Iterator[str]:
         (t.transactions, tx.transaction_id, "transaction",
          [tx.points_earned, tx.points_clawed_back]),
         (t.member_rewards, t.member_rewards.c.id, "reward", [t.member_rewards.c.points_spent]),
+        (t.adjustments, t.adjustments.c.adjustment_id, "adjustment", [t.adjustments.c.points]),
     ]
     for table, key, name, columns in checks:
         fractional = or_(*(column != cast(column, BigInteger) for column in columns))
@@ -171,9 +172,23 @@ def _redemptions(conn: Connection) -> Iterator[str]:
         yield f"redemption {r[0]} of member {r[1]}: spent {r[2]} but its entries take {r[3]}"
 
 
+def _adjustments(conn: Connection) -> Iterator[str]:
+    """An adjustment's entries that add or take its points (not the settling before it, nor
+    the debt its points repay) add up to its points."""
+    ad = t.adjustments.c
+    moved = (
+        select(e.source_id.label("k"), func.sum(e.points).label("total"))
+        .where(e.source_type == "adjustment", e.kind.in_(("earn", "adjust")))
+        .group_by(e.source_id).subquery()
+    )
+    for r in _differs(conn, t.adjustments, ad.adjustment_id, ad.points, moved, literal(True),
+                      ad.member_id):
+        yield f"adjustment {r[0]} of member {r[1]}: {r[2]} points but its entries move {r[3]}"
+
+
 def _idempotency(conn: Connection) -> Iterator[str]:
-    """Every recorded transaction, event and redemption has the idempotency record that answers
-    a repeat."""
+    """Every recorded transaction, event, redemption and adjustment has the idempotency record
+    that answers a repeat."""
     keys = t.idempotency_keys.c
     ev = t.events.c
     mr = t.member_rewards.c
@@ -181,6 +196,7 @@ def _idempotency(conn: Connection) -> Iterator[str]:
         ("transaction", t.transactions, tx.transaction_id, literal(True)),
         ("event", t.events, ev.event_id, ev.origin.is_(None)),  # raised by a till
         ("redemption", t.member_rewards, mr.source_id, mr.source_type == "redemption"),
+        ("adjustment", t.adjustments, t.adjustments.c.adjustment_id, literal(True)),
     ]:
         missing = select(key).select_from(table.outerjoin(t.idempotency_keys, and_(
             keys.scope == literal(scope), keys.key == key))).where(where, keys.key.is_(None))
@@ -194,13 +210,14 @@ def verify_ledger(ctx: ServiceContext) -> list[str]:
         conn = uow.connection
         problems = [*_whole_points(conn), *_balance_drift(conn), *_lot_drift(conn),
                     *_lots_match_balances(conn), *_transactions(conn), *_clawbacks(conn),
-                    *_redemptions(conn), *_idempotency(conn), *_history(conn)]
+                    *_redemptions(conn), *_adjustments(conn), *_idempotency(conn),
+                    *_history(conn)]
     return problems
 
 
 def _history(conn: Connection) -> Iterator[str]:
-    """Every recorded transaction, event and redemption is in the history once, which is what
-    a backtest and explain replay."""
+    """Every recorded transaction, event, redemption and adjustment is in the history once,
+    which is what a backtest and explain replay."""
     h = t.history.c
     ev = t.events.c
     mr = t.member_rewards.c
@@ -208,6 +225,7 @@ def _history(conn: Connection) -> Iterator[str]:
         ("transaction", t.transactions, tx.transaction_id, literal(True)),
         ("event", t.events, ev.event_id, literal(True)),
         ("redemption", t.member_rewards, mr.source_id, mr.source_type == "redemption"),
+        ("adjustment", t.adjustments, t.adjustments.c.adjustment_id, literal(True)),
     ]:
         seen = (select(h.source_id.label("k"), func.count().label("n"))
                 .where(h.source_type == source_type).group_by(h.source_id).subquery())

@@ -1,10 +1,14 @@
-"""Activating rule versions: a valid set becomes a new version (the set in force stays
-otherwise), and an empty database starts with the bundled rules."""
+"""Rule versions: a checked set becomes a new version, in force now or from a stated instant
+(the set in force stays otherwise); a scheduled version can be cancelled before its instant; a
+rollback makes an earlier version's exact content the rules in force again. An empty database
+starts with the bundled rules. Every change is in the audit log, with who, why and the diff."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +16,25 @@ from sqlalchemy import Engine
 
 from loyalty import engine as rule_engine
 from loyalty.config import Settings
-from loyalty.domain.errors import RulesInvalid
-from loyalty.services.context import utcnow
+from loyalty.domain.errors import (
+    ApprovalRequired,
+    ChangeRefused,
+    RulesInvalid,
+    UnknownRulesVersion,
+    ValidationFailed,
+)
+from loyalty.services import audit
+from loyalty.services.audit import SYSTEM, Actor
+from loyalty.services.context import ServiceContext, utcnow
+from loyalty.services.rule_diff import diff_files
 from loyalty.services.timing import iso
 from loyalty.store.uow import SqlUnitOfWork, run_with_retry
 
 log = logging.getLogger(__name__)
+
+#: A scheduled instant must leave every process time to learn of it: the rules refresh
+#: interval plus this margin.
+SCHEDULE_MARGIN = timedelta(seconds=1)
 
 
 def check_files(files: Mapping[str, str]) -> list[str]:
@@ -25,26 +42,219 @@ def check_files(files: Mapping[str, str]) -> list[str]:
     return [str(problem) for problem in rule_engine.check_rules(files)]
 
 
-def activate_files(uow: SqlUnitOfWork, files: Mapping[str, str],
-                   activated_by: str) -> dict[str, Any]:
-    """Activate a checked set of files as the next version (unchanged files: no new one)."""
+@dataclass(frozen=True)
+class Activation:
+    """What is asked: these files in force now (`effective_at` None) or from an instant."""
+
+    files: Mapping[str, str]
+    actor: Actor
+    reason: str
+    now: datetime
+    effective_at: datetime | None = None
+    draft_id: str | None = None
+    restores: int | None = None
+
+
+def minimum_lead(settings: Settings) -> timedelta:
+    return timedelta(seconds=settings.rules_refresh_seconds) + SCHEDULE_MARGIN
+
+
+#: Before the first version took effect, the first version governs (there was nothing else).
+BEGINNING = datetime.min.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Order:
+    """Which version is in force when. A version activated now is in force from the moment a
+    process learns of it; a scheduled version takes over at its instant. Each has a key
+    instant (when it was activated, or its scheduled instant): in force at `at` is the version
+    with the latest key among those activated now and those scheduled for `at` or before (the
+    newer number on a tie). The first version's key is the beginning of time."""
+
+    keys: tuple[tuple[datetime, int], ...]  # every live version's (key, number), in order
+    scheduled: frozenset[int]
+
+    @classmethod
+    def of(cls, rows: Sequence[Any]) -> Order:
+        """From rows with `version`, `activated_at`, `effective_at` and `cancelled_at`."""
+        live = sorted((r for r in rows if r.cancelled_at is None), key=lambda r: r.version)
+        if not live:
+            return cls((), frozenset())
+        first = live[0].version
+        keys = sorted((BEGINNING if r.version == first else r.effective_at, r.version)
+                      for r in live)
+        scheduled = frozenset(r.version for r in live
+                              if r.version != first and r.effective_at > r.activated_at)
+        return cls(tuple(keys), scheduled)
+
+    def in_force(self, at: datetime) -> int | None:
+        """The version in force at `at`."""
+        for key, version in reversed(self.keys):
+            if version not in self.scheduled or key <= at:
+                return version
+        return None
+
+    def upcoming(self, at: datetime) -> list[tuple[datetime, int]]:
+        """The scheduled versions that take over after `at`, soonest first."""
+        now = self.in_force(at)
+        found: list[tuple[datetime, int]] = []
+        passed = False
+        for key, version in self.keys:
+            passed = passed or version == now
+            if passed and version in self.scheduled and key > at:
+                found.append((key, version))
+        return found
+
+    def started(self, version: int) -> datetime | None:
+        """The key instant of a live version (None: cancelled or unknown)."""
+        for key, number in self.keys:
+            if number == version:
+                return key
+        return None
+
+
+class Timeline:
+    """The versions stored, read once in a unit of work: which is in force at an instant."""
+
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self.rows = {row.version: row for row in uow.programme.rule_versions()}
+        self.order = Order.of(list(self.rows.values()))
+
+    def in_force(self, at: datetime) -> int | None:
+        return self.order.in_force(at)
+
+    def upcoming(self, at: datetime) -> list[tuple[datetime, int]]:
+        return self.order.upcoming(at)
+
+    @property
+    def latest(self) -> int | None:
+        return max(self.rows) if self.rows else None
+
+    def status(self, version: int, now: datetime) -> str:
+        """in force, scheduled, cancelled, or superseded (in force once, or never reached)."""
+        row = self.rows[version]
+        if row.cancelled_at is not None:
+            return "cancelled"
+        if self.order.in_force(now) == version:
+            return "in force"
+        upcoming = {number for _, number in self.order.upcoming(now)}
+        return "scheduled" if version in upcoming else "superseded"
+
+
+def approval_required(uow: SqlUnitOfWork, timeline: Timeline, now: datetime) -> bool:
+    """Whether the rules in force ask for a second person's approval of a new version."""
+    version = timeline.in_force(now)
+    if version is None:
+        return False
+    row = uow.programme.rule_version(version)
+    assert row is not None
+    return rule_engine.program_policy(dict(row.files)).approval_required
+
+
+def activate_files(uow: SqlUnitOfWork, files: Mapping[str, str], actor: Actor | str, *,
+                   reason: str, now: datetime | None = None,
+                   effective_at: datetime | None = None, draft_id: str | None = None,
+                   restores: int | None = None, settings: Settings | None = None,
+                   ) -> dict[str, Any]:
+    """Store a checked set of files as the next version, in force now or from `effective_at`;
+    files equal to the version that would be in force then make no new one. The caller has
+    settled who may do this (approval); the audit record is written here."""
+    request = Activation(files, actor if isinstance(actor, Actor) else Actor(actor, "system"),
+                         reason, now or utcnow(), effective_at, draft_id, restores)
+    return _activate(uow, request, settings or Settings())
+
+
+def _activate(uow: SqlUnitOfWork, request: Activation, settings: Settings) -> dict[str, Any]:
+    files = dict(request.files)
     problems = check_files(files)
     if problems:
         raise RulesInvalid(f"{len(problems)} problem(s) in the rule files; nothing was activated",
                            details={"problems": problems})
+    uow.programme.lock_rule_versions()
+    timeline = Timeline(uow)
+    now = request.now
+    if request.effective_at is not None and request.effective_at < now + minimum_lead(settings):
+        seconds = minimum_lead(settings).total_seconds()
+        raise ValidationFailed.on_fields({"at": [
+            f"A scheduled start must be at least {seconds:g} seconds ahead, so that every "
+            "till switches at that instant; to start now, activate without a time."]})
+    when = request.effective_at or now
+    before = timeline.in_force(when)
     content_hash = rule_engine.rules_content_hash(files)
-    latest = uow.programme.latest_rule_version_number()
-    if latest is not None:
-        current = uow.programme.rule_version(latest)
-        if current is not None and current.content_hash == content_hash:
-            return {**version_view(current), "changed": False}
-    version = (latest or 0) + 1
-    rule_engine.build_rulebook(dict(files), str(version))  # compiles and probes in the engine
-    values = {"version": version, "content_hash": content_hash, "files": dict(files),
-              "activated_at": utcnow(), "activated_by": activated_by}
+    if before is not None:
+        current = uow.programme.rule_version(before)
+        assert current is not None
+        if current.content_hash == content_hash:
+            return {**version_view(current, timeline.status(before, now)), "changed": False}
+    if request.effective_at is None and before is not None:
+        start = timeline.order.started(before)
+        if start is not None and start > when:  # a clock behind the one that activated it
+            when = start
+    version = (timeline.latest or 0) + 1
+    rule_engine.build_rulebook(files, str(version))  # compiles and probes in the engine
+    values = {"version": version, "content_hash": content_hash, "files": files,
+              "activated_at": now, "activated_by": request.actor.name, "effective_at": when,
+              "reason": request.reason, "draft_id": request.draft_id,
+              "restores": request.restores}
     uow.programme.add_rule_version(values)
-    log.info("activated rules version %s (%s) by %s", version, content_hash[:10], activated_by)
-    return {**version_view(values), "changed": True}
+    change = diff_files(_files(uow, before), files)
+    action = ("rules.rolled_back" if request.restores is not None
+              else "rules.scheduled" if request.effective_at is not None else "rules.activated")
+    audit.record(uow, request.actor, action, now, subject=f"version {version}",
+                 reason=request.reason, details={
+                     "version": version, "content_hash": content_hash, "replaces": before,
+                     "effective_at": iso(when), "draft_id": request.draft_id,
+                     "restores": request.restores, "diff": change.lines()})
+    log.info("%s rules version %s (%s) by %s, in force from %s", action, version,
+             content_hash[:10], request.actor, when)
+    status = "scheduled" if request.effective_at is not None else "in force"
+    result = {**version_view(values, status), "changed": True, "replaces": before,
+              "diff": change.as_dict()}
+    later = timeline.upcoming(when)
+    if later:
+        result["warnings"] = [f"version {v} is scheduled for {iso(at)} and will replace these "
+                              "rules then" for at, v in later]
+    return result
+
+
+def _files(uow: SqlUnitOfWork, version: int | None) -> dict[str, str]:
+    row = None if version is None else uow.programme.rule_version(version)
+    return {} if row is None else dict(row.files)
+
+
+def cancel(uow: SqlUnitOfWork, version: int, actor: Actor, reason: str,
+           now: datetime) -> dict[str, Any]:
+    """Call off a scheduled version before its instant."""
+    timeline = Timeline(uow)
+    if version not in timeline.rows:
+        raise UnknownRulesVersion(f"no rules version {version}", details={"version": version})
+    status = timeline.status(version, now)
+    if status != "scheduled":
+        raise ChangeRefused(f"version {version} is {status}: only a scheduled version can be "
+                            "cancelled (to undo a version in force, roll back)",
+                            details={"version": version, "status": status})
+    uow.programme.cancel_rule_version(version, now, actor.name)
+    audit.record(uow, actor, "rules.cancelled", now, subject=f"version {version}",
+                 reason=reason, details={"version": version,
+                                         "effective_at": iso(timeline.rows[version].effective_at)})
+    row = uow.programme.rule_version(version)
+    return {**version_view(row, "cancelled"), "changed": True}
+
+
+def rollback(uow: SqlUnitOfWork, version: int, actor: Actor, reason: str, now: datetime,
+             settings: Settings) -> dict[str, Any]:
+    """Make version `version`'s exact content the rules in force, as a new version."""
+    row = uow.programme.rule_version(version)
+    if row is None:
+        raise UnknownRulesVersion(f"no rules version {version}", details={"version": version})
+    return _activate(uow, Activation(dict(row.files), actor, reason, now, restores=version),
+                     settings)
+
+
+def refuse(ctx: ServiceContext, actor: Actor, what: str, error: ChangeRefused) -> None:
+    """Record a refused change in the audit log (its own transaction) with its reason."""
+    audit.record_alone(ctx, actor, "rules.refused", subject=what, reason=error.message,
+                       details={"code": error.code, **error.details})
 
 
 def bootstrap(engine: Engine, settings: Settings) -> None:
@@ -56,13 +266,34 @@ def bootstrap(engine: Engine, settings: Settings) -> None:
     def attempt() -> None:
         with SqlUnitOfWork(engine) as uow:
             if uow.programme.latest_rule_version_number() is None:
-                activate_files(uow, files, "bootstrap")
+                activate_files(uow, files, SYSTEM, reason="the bundled rules, on first start",
+                               settings=settings)
                 uow.commit()
 
     run_with_retry(attempt, retries=settings.max_retries)
 
 
-def version_view(row: Any) -> dict[str, Any]:
+def require_approval_ok(uow: SqlUnitOfWork, now: datetime, *, draft: Any | None) -> None:
+    """Refuse (ApprovalRequired) when the rules in force ask for approval and `draft` is not an
+    approved draft."""
+    if draft is not None and draft.status == "approved":
+        return
+    if approval_required(uow, Timeline(uow), now):
+        raise ApprovalRequired(
+            "the rules in force require a second person's approval: upload the files as a "
+            "draft, submit it, and have a marketing lead or an administrator who did not "
+            "write it approve it; then activate the draft")
+
+
+def version_view(row: Any, status: str | None = None) -> dict[str, Any]:
     get = row.get if isinstance(row, dict) else lambda k: getattr(row, k)
-    return {"version": get("version"), "content_hash": get("content_hash"),
-            "activated_at": iso(get("activated_at")), "activated_by": get("activated_by")}
+    view = {"version": get("version"), "content_hash": get("content_hash"),
+            "activated_at": iso(get("activated_at")), "activated_by": get("activated_by"),
+            "effective_at": iso(get("effective_at")), "reason": get("reason"),
+            "draft_id": get("draft_id"), "restores": get("restores"),
+            "cancelled_at": iso(get("cancelled_at")) if not isinstance(row, dict)
+            else None, "cancelled_by": get("cancelled_by") if not isinstance(row, dict)
+            else None}
+    if status is not None:
+        view["status"] = status
+    return view

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, func, select
 
+from loyalty.domain.ledger import ADJUSTMENT_RULE
 from loyalty.domain.model import Line, Member, Occurrence
 from loyalty.store import tables as t
 
@@ -21,8 +22,8 @@ CHUNK = 2000
 
 @dataclass
 class HistoryItem:
-    """One recorded purchase, return, event or redemption, with what replaying it needs and
-    what was recorded for it."""
+    """One recorded purchase, return, event, redemption or adjustment, with what replaying it
+    needs and what was recorded for it."""
 
     seq: int
     member_id: str
@@ -38,6 +39,10 @@ class HistoryItem:
     original_id: str | None = None
     reward_id: str | None = None
     quantity: int = 0
+    #: an adjustment's points (negative: removed), its reason and who made it
+    points: int = 0
+    reason: str | None = None
+    actor: str | None = None
     #: what was recorded: points by rule (earned, clawed back, spent), for the replay check
     recorded: dict[str, int] = field(default_factory=dict)
     #: a purchase recorded before its payment methods and offer codes were kept
@@ -121,6 +126,7 @@ class HistoryReader:
     def _query(self, after: int, until_seq: int | None) -> Any:
         h, tx, ev, mr, m = (t.history.c, t.transactions.c, t.events.c, t.member_rewards.c,
                             t.members.c)
+        ad = t.adjustments.c
         joined = (
             t.history.join(t.members, m.member_id == h.member_id)
             .outerjoin(t.transactions, and_(h.source_type == "transaction",
@@ -129,6 +135,8 @@ class HistoryReader:
             .outerjoin(t.member_rewards, and_(h.source_type == "redemption",
                                               mr.source_type == "redemption",
                                               mr.source_id == h.source_id))
+            .outerjoin(t.adjustments, and_(h.source_type == "adjustment",
+                                           ad.adjustment_id == h.source_id))
         )
         query = (
             select(
@@ -141,6 +149,8 @@ class HistoryReader:
                 ev.ruleset_version.label("ev_version"),
                 mr.reward_id, mr.quantity, mr.points_spent,
                 mr.ruleset_version.label("mr_version"),
+                ad.points.label("adj_points"), ad.reason.label("adj_reason"),
+                ad.actor.label("adj_actor"),
                 m.name, m.birth_date, m.gender, m.region, m.enrolled_at,
                 m.channel, m.attributes,
             )
@@ -221,6 +231,13 @@ class HistoryReader:
             return HistoryItem(**common, kind=row.ev_type, version=row.ev_version,
                                occurrence=occurrence, origin=row.origin,
                                attributes=attributes, recorded=points)
+        if row.source_type == "adjustment":
+            adjusted = int(row.adj_points or 0)
+            return HistoryItem(**common, kind="adjustment", version=None,
+                               occurrence=Occurrence(kind="adjustment", source_id=row.source_id,
+                                                     occurred_at=at),
+                               points=adjusted, reason=row.adj_reason, actor=row.adj_actor,
+                               recorded={ADJUSTMENT_RULE: adjusted})
         if row.points_spent:
             points[f"rewards.{row.reward_id}"] = -int(row.points_spent)
         return HistoryItem(**common, kind="redemption", version=row.mr_version,

@@ -7,7 +7,19 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 
 from loyalty.domain.ledger import Account, Entry, Lot
 from loyalty.domain.model import Member, MemberStats
@@ -250,7 +262,7 @@ class LedgerRepository:
             "source_type": entry.source_type, "source_id": entry.source_id,
             "rule_id": entry.rule_id, "ruleset_version": entry.ruleset_version,
             "campaign": entry.campaign, "reason": entry.reason,
-            "occurred_at": entry.occurred_at, "recorded_at": recorded_at,
+            "occurred_at": entry.occurred_at, "recorded_at": recorded_at, "actor": entry.actor,
         }
 
     def page(self, member_id: str, *, limit: int, cursor: int | None) -> Sequence[Row[Any]]:
@@ -277,6 +289,10 @@ class LedgerRepository:
             .where(lots.member_id == member_id, lots.remaining > 0, lots.expires_at < expires_at)
             .values(expires_at=expires_at)
         )
+
+    def add_adjustment(self, values: dict[str, Any]) -> None:
+        """Record a service desk's adjustment: its points, reason and who made it."""
+        self.conn.execute(insert(t.adjustments).values(**values))
 
     def source_earned(self, source_id: str) -> int:
         e = t.ledger_entries.c
@@ -338,11 +354,32 @@ class ProgrammeRepository:
         ).first()
 
     def rule_versions(self) -> Sequence[Any]:
+        """Every version without its files, newest first."""
         c = t.rule_versions.c
         return self.conn.execute(
-            select(c.version, c.content_hash, c.activated_at, c.activated_by)
+            select(*(col for col in t.rule_versions.c if col.name != "files"))
             .order_by(c.version.desc())
         ).all()
+
+    def rule_timeline(self) -> Sequence[Any]:
+        """Each version's number, when it was activated and takes effect, and whether it was
+        cancelled."""
+        c = t.rule_versions.c
+        return self.conn.execute(
+            select(c.version, c.activated_at, c.effective_at, c.cancelled_at)
+            .order_by(c.version)).all()
+
+    def lock_rule_versions(self) -> None:
+        """Serialise activations: one new version number at a time (PostgreSQL; SQLite's
+        writers already take turns)."""
+        if self.conn.dialect.name == "postgresql":
+            self.conn.execute(text("LOCK TABLE rule_versions IN EXCLUSIVE MODE"))
+
+    def cancel_rule_version(self, version: int, at: datetime, by: str) -> int:
+        c = t.rule_versions.c
+        return self.conn.execute(
+            update(t.rule_versions).where(c.version == version, c.cancelled_at.is_(None))
+            .values(cancelled_at=at, cancelled_by=by)).rowcount
 
     def rule_versions_with_files(self) -> Sequence[Any]:
         return self.conn.execute(
@@ -485,3 +522,61 @@ class ProgrammeRepository:
 
 def money(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
+
+
+class WorkflowRepository:
+    """Rule drafts and the audit log (append-only: there is no update or delete for it)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add_draft(self, values: dict[str, Any]) -> None:
+        self.conn.execute(insert(t.rule_drafts).values(**values))
+
+    def draft(self, draft_id: str, *, for_update: bool = False) -> Row[Any] | None:
+        query = select(t.rule_drafts).where(t.rule_drafts.c.draft_id == draft_id)
+        if for_update and self.conn.dialect.name != "sqlite":
+            query = query.with_for_update()
+        return self.conn.execute(query).first()
+
+    def drafts(self, status: str | None = None) -> Sequence[Row[Any]]:
+        c = t.rule_drafts.c
+        query = select(*(col for col in c if col.name != "files")).order_by(
+            c.updated_at.desc(), c.draft_id)
+        if status is not None:
+            query = query.where(c.status == status)
+        return self.conn.execute(query).all()
+
+    def approved_draft_with(self, content_hash: str) -> Row[Any] | None:
+        c = t.rule_drafts.c
+        return self.conn.execute(
+            select(t.rule_drafts).where(c.content_hash == content_hash, c.status == "approved")
+            .order_by(c.decided_at.desc())).first()
+
+    def update_draft(self, draft_id: str, **values: Any) -> None:
+        self.conn.execute(update(t.rule_drafts).where(t.rule_drafts.c.draft_id == draft_id)
+                          .values(**values))
+
+    def add_audit(self, values: dict[str, Any]) -> None:
+        self.conn.execute(insert(t.audit_log).values(**values))
+
+    def audit(self, *, actions: Sequence[str] | None = None, actor: str | None = None,
+              subject: str | None = None, since: datetime | None = None,
+              until: datetime | None = None, before_id: int | None = None,
+              limit: int = 50) -> Sequence[Row[Any]]:
+        """Audit records newest first, filtered; `before_id` pages on."""
+        c = t.audit_log.c
+        query = select(t.audit_log).order_by(c.id.desc()).limit(limit)
+        if actions is not None:
+            query = query.where(c.action.in_(list(actions)))
+        if actor is not None:
+            query = query.where(c.actor == actor)
+        if subject is not None:
+            query = query.where(c.subject == subject)
+        if since is not None:
+            query = query.where(c.at >= since)
+        if until is not None:
+            query = query.where(c.at <= until)
+        if before_id is not None:
+            query = query.where(c.id < before_id)
+        return self.conn.execute(query).all()

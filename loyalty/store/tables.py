@@ -157,6 +157,7 @@ ledger_entries = Table(
     Column("reason", Text, nullable=False),
     Column("occurred_at", UTCDateTime(), nullable=False),
     Column("recorded_at", UTCDateTime(), nullable=False),
+    Column("actor", String(200)),  # who made a manual adjustment; None for what rules decided
     Index("ix_ledger_entries_member", "member_id", "entry_id"),
     Index("ix_ledger_entries_source", "source_id"),
 )
@@ -286,9 +287,72 @@ rule_versions = Table(
     Column("version", Integer, primary_key=True),
     Column("content_hash", String(64), nullable=False),
     Column("files", JSON, nullable=False),
-    Column("activated_at", UTCDateTime(), nullable=False),
-    Column("activated_by", String(100), nullable=False),
+    Column("activated_at", UTCDateTime(), nullable=False),  # when it was activated or scheduled
+    Column("activated_by", String(200), nullable=False),
+    # the instant it takes over at every till (activated_at unless scheduled)
+    Column("effective_at", UTCDateTime(), nullable=False),
+    Column("reason", Text),
+    Column("draft_id", String(32)),
+    Column("restores", Integer),  # a rollback: the version whose content it restores
+    Column("cancelled_at", UTCDateTime()),  # a scheduled version called off before its instant
+    Column("cancelled_by", String(200)),
     UniqueConstraint("version"),
+    Index("ix_rule_versions_effective", "effective_at"),
+)
+
+# Proposed rule sets: uploaded, checked, submitted, approved (by someone else), then activated
+# or scheduled as a version; or withdrawn, or refused with a reason.
+rule_drafts = Table(
+    "rule_drafts",
+    metadata,
+    Column("draft_id", String(32), primary_key=True),
+    Column("status", String(20), nullable=False),
+    Column("author", String(200), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("files", JSON, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("problems", JSON, nullable=False),
+    Column("based_on", Integer),  # the version in force when it was uploaded
+    Column("contributors", JSON, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("submitted_by", String(200)),
+    Column("submitted_at", UTCDateTime()),
+    Column("decided_by", String(200)),  # who approved or refused it
+    Column("decided_at", UTCDateTime()),
+    Column("decision_reason", Text),
+    Column("version", Integer),  # the version it became
+    Index("ix_rule_drafts_status", "status", "updated_at"),
+)
+
+# Append-only (database triggers refuse UPDATE and DELETE): who did what, when, and why.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("actor_kind", String(10), nullable=False),  # key, cli or system
+    Column("action", String(40), nullable=False),
+    Column("subject", String(200)),
+    Column("reason", Text),
+    Column("details", JSON, nullable=False),
+    Index("ix_audit_log_action", "action", "id"),
+    Index("ix_audit_log_at", "at"),
+)
+
+# Points a service desk added or removed by hand, with who and why.
+adjustments = Table(
+    "adjustments",
+    metadata,
+    Column("adjustment_id", String(128), primary_key=True),
+    Column("member_id", String(64), ForeignKey("members.member_id"), nullable=False),
+    Column("points", BigInteger, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("occurred_at", UTCDateTime(), nullable=False),
+    Column("recorded_at", UTCDateTime(), nullable=False),
+    Index("ix_adjustments_member", "member_id"),
 )
 
 api_keys = Table(
@@ -316,7 +380,8 @@ sweep_runs = Table(
 )
 
 # Every occurrence the rules decided, in the order it was recorded: what a backtest and explain
-# replay. `source_type` is transaction, event or redemption; the details are in their tables.
+# replay. `source_type` is transaction, event, redemption or adjustment; the details are in
+# their tables.
 history = Table(
     "history",
     metadata,

@@ -21,6 +21,7 @@ from loyalty.store.repositories import (
     MemberRepository,
     ProgrammeRepository,
     TransactionRepository,
+    WorkflowRepository,
 )
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ class SqlUnitOfWork:
         self.idempotency = IdempotencyRepository(conn)
         self.programme = ProgrammeRepository(conn)
         self.history = HistoryRepository(conn)
+        self.workflow = WorkflowRepository(conn)
         return self
 
     def __exit__(

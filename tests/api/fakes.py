@@ -8,7 +8,16 @@ from typing import Any
 import pytest
 
 from loyalty.api import operations
-from loyalty.services import backtest, events, members, reports, rewards, rules, transactions
+from loyalty.services import (
+    adjustments,
+    backtest,
+    events,
+    members,
+    reports,
+    rewards,
+    rules,
+    transactions,
+)
 from loyalty.services.context import Recorded
 
 BALANCE = {"available": 1200, "pending": 4098, "debt": 0}
@@ -47,6 +56,10 @@ REWARD = {"reward_id": "ICE-MAKER", "name": "Ice maker", "kind": "product",
 REDEMPTION = {"redemption_id": "R-1", "member_id": "M-1001", "reward_id": "ICE-MAKER",
               "quantity": 1, "points_spent": 3000, "voucher_code": "V-2",
               "redeemed_at": "2026-11-20T06:03:00+00:00", "balance": BALANCE}
+
+ADJUSTMENT = {"adjustment_id": "A-1", "member_id": "M-1001", "points": 500,
+              "reason": "late delivery", "actor": "service-desk-3",
+              "adjusted_at": "2026-11-20T06:03:00+00:00", "balance": BALANCE}
 
 VERSION = {"version": 3, "content_hash": "abc", "activated_at": "2026-11-20T06:03:00+00:00",
            "activated_by": "ops", "active": True}
@@ -95,6 +108,7 @@ def install(monkeypatch: pytest.MonkeyPatch) -> Calls:
          Recorded(201, {"event_id": "E-1", "type": "complaint", **OUTCOME})),
         (rewards, "catalogue", [REWARD]),
         (rewards, "redeem", Recorded(201, REDEMPTION)),
+        (adjustments, "adjust", Recorded(201, ADJUSTMENT)),
         (rules, "check_files", []),
         (rules, "explain", EXPLANATION),
         (backtest, "backtest", BACKTEST),

@@ -8,12 +8,16 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from loyalty.services.audit import Actor
 from tests.api import fakes
 
 Auth = Callable[[str], dict[str, str]]
-ROLES = ("pos", "marketing", "admin")
-POS, MARKETING, ADMIN = {"pos", "admin"}, {"marketing", "admin"}, {"admin"}
-EVERYONE = {"pos", "marketing", "admin"}
+ROLES = ("pos", "marketing", "marketing_lead", "adjust", "admin")
+POS, ADMIN = {"pos", "admin"}, {"admin"}
+MARKETING = {"marketing", "marketing_lead", "admin"}
+DESK = {"adjust", "admin"}
+EVERYONE = {"pos", "marketing", "marketing_lead", "admin"}
+READERS = EVERYONE | {"adjust"}
 
 PURCHASE = {
     "transaction_id": "T-1", "type": "purchase", "member_id": "M-1001",
@@ -27,21 +31,23 @@ FILES = {"files": {"earn.yaml": "rules: []\n"}}
 #: method, path, body, roles allowed, status when allowed
 ENDPOINTS: list[tuple[str, str, Any, set[str], int]] = [
     ("POST", "/api/v1/members", {"name": "Ann"}, POS, 201),
-    ("GET", "/api/v1/members/M-1001", None, EVERYONE, 200),
-    ("GET", "/api/v1/members/M-1001/ledger", None, EVERYONE, 200),
-    ("GET", "/api/v1/members/M-1001/tiers", None, EVERYONE, 200),
+    ("GET", "/api/v1/members/M-1001", None, READERS, 200),
+    ("GET", "/api/v1/members/M-1001/ledger", None, READERS, 200),
+    ("GET", "/api/v1/members/M-1001/tiers", None, READERS, 200),
     ("POST", "/api/v1/transactions", PURCHASE, POS, 201),
     ("POST", "/api/v1/events", EVENT, POS, 201),
     ("GET", "/api/v1/rewards", None, EVERYONE, 200),
     ("POST", "/api/v1/members/M-1001/redemptions",
      {"redemption_id": "R-1", "reward_id": "ICE-MAKER"}, POS, 201),
+    ("POST", "/api/v1/members/M-1001/adjustments",
+     {"adjustment_id": "A-1", "points": 500, "reason": "late delivery"}, DESK, 201),
     ("POST", "/api/v1/rules/check", FILES, MARKETING, 200),
     ("POST", "/api/v1/rules/explain", {"member_id": "M-1001", "event": PURCHASE}, MARKETING, 200),
     ("POST", "/api/v1/rules/backtests", {**FILES, "from": "2026-11-01T00:00:00+00:00",
                                          "to": "2026-11-30T00:00:00+00:00"}, MARKETING, 200),
     ("GET", "/api/v1/rules/versions", None, MARKETING, 200),
     ("GET", "/api/v1/rules/versions/3", None, MARKETING, 200),
-    ("POST", "/api/v1/rules/activate", FILES, ADMIN, 201),
+    ("POST", "/api/v1/rules/activate", {**FILES, "reason": "spring"}, MARKETING, 201),
     ("POST", "/api/v1/sweeps", {"as_of": "2026-11-20T00:00:00+00:00", "shard": "1/2"}, ADMIN,
      201),
     ("GET", "/api/v1/reports/overview", None, MARKETING, 200),
@@ -114,10 +120,11 @@ def test_the_bearer_scheme_is_case_insensitive(client: FlaskClient,
 def test_activation_records_who_activated(client: FlaskClient, auth: Auth,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     calls = fakes.install(monkeypatch)
-    client.post("/api/v1/rules/activate", json=FILES, headers=auth("admin"))
+    client.post("/api/v1/rules/activate", json={**FILES, "reason": "spring"},
+                headers=auth("admin"))
     args, kwargs = calls.last("activate")
     assert args[1] == FILES["files"]
-    assert kwargs["activated_by"] == "test-admin"
+    assert (args[2], kwargs["reason"]) == (Actor("test-admin", "key"), "spring")
 
 
 def test_the_documentation_needs_no_key(client: FlaskClient) -> None:

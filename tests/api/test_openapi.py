@@ -9,13 +9,10 @@ import pytest
 from flask.testing import FlaskClient
 from openapi_spec_validator import validate
 
-from tests.api.test_auth import ENDPOINTS
+from tests.api.test_roles import documented
 
-EXPECTED_OPERATIONS = {
-    (method.lower(), re.sub(r"/M-1001|/3$", lambda m: {"/M-1001": "/{member_id}",
-                                                        "/3": "/{version}"}[m.group(0)], path))
-    for method, path, *_ in ENDPOINTS
-}
+#: Every operation of the README's role table.
+EXPECTED_OPERATIONS = {(method.lower(), f"/api/v1{path}") for method, path in documented()}
 
 
 @pytest.fixture

@@ -163,7 +163,8 @@ def test_a_rule_file_must_be_yaml(client: FlaskClient, auth: Auth) -> None:
 
 def test_activation_without_a_body_uses_the_rules_directory(client: FlaskClient, auth: Auth,
                                                             calls: fakes.Calls) -> None:
-    response = client.post("/api/v1/rules/activate", headers=auth("admin"))
+    response = client.post("/api/v1/rules/activate", json={"reason": "the bundled rules"},
+                           headers=auth("admin"))
     assert response.status_code == 201
     assert calls.last("activate")[0][1] is None
     assert response.json == fakes.VERSION

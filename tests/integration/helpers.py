@@ -53,7 +53,7 @@ def use_rules(ctx: ServiceContext, **files: str) -> None:
     """Activate the bundled rules plus the given files (name without `.yaml`: text)."""
     bundled = rule_engine.read_rule_dir(RULES_DIR)
     activate(ctx, {**bundled, **{f"{name}.yaml": text for name, text in files.items()}},
-             activated_by="test")
+             activated_by="test", reason="test")
     ctx.rules.invalidate()
 
 

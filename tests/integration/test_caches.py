@@ -169,7 +169,8 @@ def test_a_version_activated_by_another_instance_is_used_within_the_refresh_wind
     assert buy_a_mug(client, till, 1) == {"earned": 100, "versions": ["1"]}  # looked just now
     clock.advance(0.5)
     activated = other.test_client().post("/api/v1/rules/activate",
-                                         json={"files": with_thank_you()}, headers=admin)
+                                         json={"files": with_thank_you(), "reason": "thanks"},
+                                         headers=admin)
     assert activated.status_code == 201, activated.json
     assert buy_a_mug(other.test_client(), till, 2) == {"earned": 150, "versions": ["2"]}
     clock.advance(RULES_WINDOW - 0.5 - JUST_UNDER)
@@ -198,7 +199,8 @@ def test_on_the_real_clock_a_revoked_key_and_a_new_version_reach_a_running_worke
     assert client.get("/api/v1/rewards", headers=till).status_code == 200
     assert time.monotonic() - started < KEY_WINDOW  # so that 200 came from the cache
     activated = other.test_client().post("/api/v1/rules/activate",
-                                         json={"files": with_thank_you()}, headers=admin)
+                                         json={"files": with_thank_you(), "reason": "thanks"},
+                                         headers=admin)
     assert activated.status_code == 201, activated.json
     changed = time.monotonic()
     time.sleep(max(KEY_WINDOW - (changed - started), RULES_WINDOW) + 0.1)

@@ -72,7 +72,8 @@ def stock_left(ctx: ServiceContext, reward_id: str) -> Any:
 def with_campaign(ctx: ServiceContext) -> None:
     files = rule_engine.read_rule_dir(RULES_DIR)
     activate(ctx, {**files, "double_eleven.yaml": DOUBLE_ELEVEN,
-                   "double_eleven_survey.yaml": DOUBLE_ELEVEN_SURVEY}, activated_by="test")
+                   "double_eleven_survey.yaml": DOUBLE_ELEVEN_SURVEY},
+             activated_by="test", reason="test")
     ctx.rules.invalidate()
 
 

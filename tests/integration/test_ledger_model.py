@@ -195,7 +195,7 @@ class LedgerMachine(RuleBasedStateMachine):
             empty_tables(self.ctx.engine)
         self.now = T0
         self.ctx.clock = lambda: self.now
-        activate(self.ctx, rule_files(), activated_by="test")
+        activate(self.ctx, rule_files(), activated_by="test", reason="test")
         self.ctx.rules.invalidate()
         enrol(self.ctx, MEMBER)
         self.model = Model()

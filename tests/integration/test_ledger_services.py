@@ -130,7 +130,7 @@ def test_redemption_with_too_few_points_changes_nothing(ctx: ServiceContext, mem
 def test_redemption_of_a_sold_out_reward_changes_nothing(ctx: ServiceContext, member: str) -> None:
     files = read_rule_dir(RULES_DIR)
     activate(ctx, {**files, "rewards.yaml": files["rewards.yaml"].rstrip() + "\n" + LAST_ONE},
-             "test")
+             "test", reason="test")
     purchase(ctx, "S-1", [FRIDGE])
     ctx.clock = lambda: LATER
     assert redeem(ctx, "RD-1", "LAST-ONE").status == 201

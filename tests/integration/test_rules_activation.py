@@ -24,9 +24,9 @@ def test_activation_of_an_incomplete_set_is_refused(
     ctx: ServiceContext, keep: set[str], problems: list[str]
 ) -> None:
     pack = read_rule_dir(RULES_DIR)
-    first = rules.activate(ctx, pack, activated_by="test")
+    first = rules.activate(ctx, pack, activated_by="test", reason="test")
     with pytest.raises(RulesInvalid) as refused:
-        rules.activate(ctx, {name: pack[name] for name in keep}, activated_by="test")
+        rules.activate(ctx, {name: pack[name] for name in keep}, activated_by="test", reason="test")
     assert refused.value.details["problems"] == problems
     assert [v["version"] for v in rules.list_versions(ctx)] == [first["version"]]
     assert ctx.rules.current().version == str(first["version"])
@@ -34,13 +34,13 @@ def test_activation_of_an_incomplete_set_is_refused(
 
 def test_activation_of_huge_points_is_refused(ctx: ServiceContext) -> None:
     pack = read_rule_dir(RULES_DIR)
-    first = rules.activate(ctx, pack, activated_by="test")
+    first = rules.activate(ctx, pack, activated_by="test", reason="test")
     huge = pack["earning.yaml"].replace(
         "award_points: {per_currency_unit: 1}", "award_points: {points: 100000000000000000000000}",
         1)
     assert huge != pack["earning.yaml"]
     with pytest.raises(RulesInvalid) as refused:
-        rules.activate(ctx, {**pack, "earning.yaml": huge}, activated_by="test")
+        rules.activate(ctx, {**pack, "earning.yaml": huge}, activated_by="test", reason="test")
     assert refused.value.details["problems"] == [
         "earning.yaml:11: rule 'base-earn': award_points: 'points' must be a whole number from 1 "
         "to 10,000,000, got 100000000000000000000000"]
@@ -61,9 +61,9 @@ def test_an_activation_is_seen_at_once_however_long_the_refresh_and_however_new_
         rules_refresh_seconds=3600.0))
     ctx.rules = provider
     pack = read_rule_dir(RULES_DIR)
-    rules.activate(ctx, pack, activated_by="test")
+    rules.activate(ctx, pack, activated_by="test", reason="test")
     assert provider.current().version == "1"
     changed = {**pack, "earning.yaml": pack["earning.yaml"].replace("per_currency_unit: 1",
                                                                     "per_currency_unit: 2", 1)}
-    rules.activate(ctx, changed, activated_by="test")
+    rules.activate(ctx, changed, activated_by="test", reason="test")
     assert provider.current().version == "2"

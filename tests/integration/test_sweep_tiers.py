@@ -53,7 +53,7 @@ def use_program(ctx: ServiceContext, *changes: tuple[str, str]) -> None:
     for old, new in changes:
         assert old in files["program.yaml"]
         files["program.yaml"] = files["program.yaml"].replace(old, new)
-    activate(ctx, files, "test")
+    activate(ctx, files, "test", reason="test")
 
 
 def member(ctx: ServiceContext, member_id: str) -> Any:
@@ -144,7 +144,7 @@ def test_the_notice_lets_the_rules_send_an_offer(ctx: ServiceContext) -> None:
         "    then:\n"
         "      - issue_offer: {offer: KEEP-TIER, benefit: bonus_points, value: 300,"
         " valid_days: 30}\n")
-    activate(ctx, files, "test")
+    activate(ctx, files, "test", reason="test")
     lapsed_gold(ctx)
     sweep(ctx, REVIEW)
     sweep(ctx, REVIEW + timedelta(days=10))

@@ -15,7 +15,7 @@ from tests.steps.programme_steps import World
 
 
 def activate(world: World, files: dict[str, str], admin: dict[str, str]) -> Any:
-    return world.post_as("/api/v1/rules/activate", {"files": files}, admin)
+    return world.post_as("/api/v1/rules/activate", {"files": files, "reason": "spec"}, admin)
 
 
 @when(parsers.parse('an administrator activates a copy of the rules where "{right}" is misspelt '

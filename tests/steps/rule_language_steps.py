@@ -102,7 +102,7 @@ def _shop(ctx: ServiceContext, rule_files: dict[str, str], rule_world: dict[str,
     if rule_world["enrolled"]:
         return
     ctx.clock = lambda: ENROLLED
-    activate(ctx, rule_files, activated_by="spec")
+    activate(ctx, rule_files, activated_by="spec", reason="spec")
     ctx.rules.invalidate()
     members.enrol(ctx, EnrolMember(member_id=MEMBER, name="Ann", enrolled_at=ENROLLED,
                                    tags=tuple(rule_world["tags"])))

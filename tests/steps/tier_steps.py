@@ -53,7 +53,7 @@ def rows(world: World, table: Any, name: str, *conditions: Any) -> list[Any]:
 def retention_rules(world: World, code: str) -> None:
     files = read_rule_dir(RULES_DIR)
     files["retention.yaml"] = RETENTION.format(code=code)
-    activate(world.ctx, files, "marketing")
+    activate(world.ctx, files, "marketing", reason="spec")
 
 
 @given(parsers.parse("{name} became a {tier} member on {day} by spending {amount}"))

@@ -22,6 +22,7 @@ from loyalty.api.context import current_service
 from loyalty.api.schemas.fields import FreeForm, Id, Instant, Money, Text, positive_int
 from loyalty.domain.attributes import attribute_problems
 from loyalty.domain.commands import (
+    Adjust,
     EnrolMember,
     LineIn,
     PaymentIn,
@@ -241,7 +242,7 @@ class TransactionSchema(LiveSchema):
         ctx = current_service() if self.live else None
         currency = data.get("currency")
         if ctx is not None and currency is not None:
-            expected = ctx.rules.current().policy.currency
+            expected = ctx.book().policy.currency
             if currency != expected:
                 raise ValidationError({"currency": [f"The programme's currency is {expected}."]})
 
@@ -249,7 +250,7 @@ class TransactionSchema(LiveSchema):
     def make_command(self, data: dict[str, Any], **_: Any) -> RecordTransaction:
         ctx = current_service() if self.live else None
         if ctx is not None and data.get("currency") is None and data.get("type") == "purchase":
-            data["currency"] = ctx.rules.current().policy.currency
+            data["currency"] = ctx.book().policy.currency
         return RecordTransaction(
             **{
                 **data,
@@ -290,7 +291,7 @@ class EventSchema(LiveSchema):
         """The attributes the programme declares for this type of event are of their type."""
         ctx = current_service() if self.live else None
         if ctx is not None and data.get("attributes"):
-            policy = ctx.rules.current().policy
+            policy = ctx.book().policy
             problems = attribute_problems(policy, data["type"], data["attributes"])
             if problems:
                 raise ValidationError({"attributes": problems})
@@ -315,6 +316,34 @@ class RedeemSchema(LiveSchema):
     @post_load
     def make_command(self, data: dict[str, Any], **_: Any) -> Redeem:
         return Redeem(**data, member_id="", fingerprint="")
+
+
+#: The most points one adjustment may add or remove (a rule file's largest fixed award).
+MAX_ADJUSTMENT = 10_000_000
+REASON_LENGTH = 1000
+
+
+class AdjustSchema(LiveSchema):
+    """Points a service desk adds or removes, and why; the member is the one in the path."""
+
+    adjustment_id = Id(required=True, metadata={"example": "ADJ-20261121-0001"})
+    points = fields.Integer(
+        strict=True, required=True,
+        validate=[validate.Range(min=-MAX_ADJUSTMENT, max=MAX_ADJUSTMENT),
+                  validate.NoneOf([0], error="Must not be zero.")],
+        metadata={"example": 500, "description": "Points to add; negative removes them."})
+    reason = fields.String(required=True, validate=validate.Length(max=REASON_LENGTH),
+                           metadata={"example": "delivery of order 88123 was three days late",
+                                     "description": "Why; shown in the ledger and audit log."})
+    occurred_at = Instant(allow_none=True, load_default=None)
+
+    @validates_schema
+    def check_live(self, data: dict[str, Any], **_: Any) -> None:
+        self.check_future(data, "occurred_at")
+
+    @post_load
+    def make_command(self, data: dict[str, Any], **_: Any) -> Adjust:
+        return Adjust(**data, member_id="", fingerprint="")
 
 
 class AsOfQuerySchema(StrictSchema):
@@ -362,11 +391,79 @@ class RuleFilesSchema(StrictSchema):
     files = RuleFiles(required=True)
 
 
+def Reason(**kwargs: Any) -> fields.String:
+    """Why: a person's words, kept in the audit log."""
+    return fields.String(validate=validate.Length(max=2000), metadata={
+        "example": "Weekend campaign approved by the store managers"} | kwargs.pop("metadata", {}),
+        **kwargs)
+
+
 class ActivateRulesSchema(StrictSchema):
     files = RuleFiles(
         load_default=None,
         metadata={"description": "Rule files to activate; absent: the server's rules directory."},
     )
+    reason = Reason(required=True)
+    at = Instant(load_default=None, metadata={
+        "description": "Take over at this instant at every till; absent: now."})
+
+
+class DraftSchema(StrictSchema):
+    """A set of rule files proposed as the next version. Also accepted as a multipart form:
+    one `files` part per file (its file name kept) and a `note` field."""
+
+    files = RuleFiles(required=True)
+    note = fields.String(load_default="", validate=validate.Length(max=2000), metadata={
+        "description": "What the change is for, for whoever reviews it."})
+
+
+class DraftReplaceSchema(StrictSchema):
+    files = RuleFiles(required=True)
+    note = fields.String(load_default=None, validate=validate.Length(max=2000))
+
+
+class DraftQuerySchema(StrictSchema):
+    status = fields.String(load_default=None, validate=validate.OneOf(
+        ["draft", "submitted", "approved", "rejected", "withdrawn", "activated", "scheduled"]))
+
+
+class ReasonSchema(StrictSchema):
+    reason = Reason(load_default=None)
+
+
+class RequiredReasonSchema(StrictSchema):
+    reason = Reason(required=True)
+
+
+class ActivateDraftSchema(StrictSchema):
+    reason = Reason(required=True)
+    at = Instant(load_default=None, metadata={
+        "description": "Take over at this instant at every till; absent: now."})
+
+
+class RollbackSchema(StrictSchema):
+    version = fields.Integer(required=True, validate=validate.Range(min=1), metadata={
+        "description": "The version whose exact content becomes the rules in force again."})
+    reason = Reason(required=True)
+
+
+class DiffQuerySchema(StrictSchema):
+    from_ = fields.String(required=True, data_key="from", validate=validate.Regexp(
+        r"^(\d+|d-[0-9a-f]+)$", error="A version number or a draft id (d-...)."))
+    to = fields.String(required=True, validate=validate.Regexp(
+        r"^(\d+|d-[0-9a-f]+)$", error="A version number or a draft id (d-...)."))
+
+
+class AuditQuerySchema(StrictSchema):
+    action = fields.List(fields.String(), load_default=None, metadata={
+        "description": "Only these actions (repeat the parameter for several)."})
+    actor = fields.String(load_default=None)
+    subject = fields.String(load_default=None, metadata={"example": "version 3"})
+    from_ = Instant(load_default=None, data_key="from")
+    to = Instant(load_default=None)
+    cursor = fields.Integer(load_default=None, validate=validate.Range(min=1), metadata={
+        "description": "The `next_cursor` of the previous page."})
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
 class ExplainSchema(StrictSchema):
@@ -413,8 +510,7 @@ class SweepSchema(StrictSchema):
         "sweep expires points and moves members early, and cannot be undone.")})
 
 
-class BacktestSchema(StrictSchema):
-    files = RuleFiles(required=True, metadata={"description": "The draft rule files."})
+class DraftBacktestSchema(StrictSchema):
     from_ = Instant(required=True, data_key="from", metadata={
         "description": "Start of the period (recorded occurrences from this instant)."})
     to = Instant(required=True, metadata={"description": "End of the period (inclusive)."})
@@ -427,4 +523,8 @@ class BacktestSchema(StrictSchema):
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "html"]),
                            metadata={"description": "json (default) or html (a page with "
                                                     "charts, as text/html)"})
+
+
+class BacktestSchema(DraftBacktestSchema):
+    files = RuleFiles(required=True, metadata={"description": "The draft rule files."})
 

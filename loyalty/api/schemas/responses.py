@@ -133,6 +133,8 @@ class LedgerEntry(Body):
     reason = fields.String(metadata={"example": "1 point per 1 CNY spent"})
     occurred_at = Instant()
     recorded_at = Instant()
+    actor = fields.String(allow_none=True, metadata={
+        "description": "Who adjusted the points by hand; null for what rules decided."})
 
 
 class LedgerPage(Body):
@@ -241,20 +243,121 @@ class Redemption(Body):
     balance = _nested(Balance)
 
 
+class Adjustment(Body):
+    """Points a service desk added or removed, who did and why, and the balance after."""
+
+    adjustment_id = fields.String(required=True)
+    member_id = fields.String(required=True)
+    points = fields.Integer(required=True)
+    reason = fields.String(required=True)
+    actor = fields.String(required=True, metadata={"example": "service-desk-3"})
+    adjusted_at = Instant()
+    balance = _nested(Balance)
+
+
 class RulesCheck(Body):
     valid = fields.Boolean(required=True)
     problems = fields.List(fields.String(), required=True)
 
 
+class FieldChange(Body):
+    path = fields.String()
+    old = fields.Raw(allow_none=True)
+    new = fields.Raw(allow_none=True)
+    words = fields.String()
+
+
+class RuleChange(Body):
+    kind = fields.String(metadata={"example": "changed"})
+    section = fields.String(metadata={"example": "rule"})
+    key = fields.String(metadata={"example": "weekend-double"})
+    file = fields.String()
+    old_file = fields.String(allow_none=True)
+    fields_ = fields.List(fields.Nested(FieldChange), data_key="fields")
+    words = fields.List(fields.String())
+
+
+class RulesDiff(Body):
+    """Two rule sets compared rule by rule, in plain words."""
+
+    unchanged = fields.Boolean()
+    files_added = fields.List(fields.String())
+    files_removed = fields.List(fields.String())
+    changes = _list_of(RuleChange)
+    lines = fields.List(fields.String(), metadata={"example": [
+        "rule weekend-double (earning.yaml) changed: then.points.multiply: 2 -> 3"]})
+
+
 class RulesVersion(Body):
-    """An activated rule set version."""
+    """A rule set version: in force, scheduled, superseded or cancelled."""
 
     version = fields.Integer(required=True)
     content_hash = fields.String()
+    status = fields.String(metadata={"example": "in force"})
     activated_at = Instant()
     activated_by = fields.String(allow_none=True)
+    effective_at = Instant(metadata={"description": "When it takes (or took) over."})
+    reason = fields.String(allow_none=True)
+    draft_id = fields.String(allow_none=True)
+    restores = fields.Integer(allow_none=True, metadata={
+        "description": "A rollback: the version whose content it restores."})
+    cancelled_at = Instant(allow_none=True)
+    cancelled_by = fields.String(allow_none=True)
     active = fields.Boolean()
+    changed = fields.Boolean(metadata={"description": "False: the same rules were already "
+                                                      "in force, nothing was activated."})
+    diff = _nested(RulesDiff)
+    warnings = fields.List(fields.String())
     files = fields.Dict(keys=fields.String(), values=fields.String())
+
+
+class RuleDraft(Body):
+    """Proposed rule files, checked when uploaded."""
+
+    draft_id = fields.String(metadata={"example": "d-1a2b3c4d"})
+    status = fields.String(metadata={"example": "submitted"})
+    author = fields.String()
+    note = fields.String()
+    content_hash = fields.String()
+    valid = fields.Boolean()
+    problems = fields.List(fields.String())
+    based_on = fields.Integer(allow_none=True)
+    contributors = fields.List(fields.String())
+    created_at = Instant()
+    updated_at = Instant()
+    submitted_by = fields.String(allow_none=True)
+    submitted_at = Instant(allow_none=True)
+    decided_by = fields.String(allow_none=True)
+    decided_at = Instant(allow_none=True)
+    decision_reason = fields.String(allow_none=True)
+    version = fields.Integer(allow_none=True)
+    files = fields.List(fields.String())
+    diff = _nested(RulesDiff)
+    diff_against = fields.Integer(allow_none=True)
+
+
+class Drafts(Body):
+    drafts = _list_of(RuleDraft, required=True)
+
+
+class Schedule(Body):
+    scheduled = _list_of(RulesVersion, required=True)
+
+
+class AuditEntry(Body):
+    id = fields.Integer()
+    at = Instant()
+    actor = fields.String()
+    actor_kind = fields.String(metadata={"example": "key"})
+    action = fields.String(metadata={"example": "rules.activated"})
+    subject = fields.String(allow_none=True)
+    reason = fields.String(allow_none=True)
+    details = fields.Dict()
+
+
+class AuditPage(Body):
+    entries = _list_of(AuditEntry, required=True)
+    next_cursor = fields.Integer(allow_none=True)
 
 
 class RulesVersions(Body):

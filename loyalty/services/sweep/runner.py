@@ -17,6 +17,8 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 
 from loyalty.domain.errors import ValidationFailed
+from loyalty.services import audit
+from loyalty.services.audit import Actor
 from loyalty.services.context import ServiceContext
 from loyalty.services.sweep.base import Batch, Phase, Shard, Sweep, run_key
 from loyalty.store import tables as t
@@ -167,7 +169,8 @@ def refuse_ahead(ctx: ServiceContext, as_of: datetime, now: datetime) -> None:
 
 def run_sweep(ctx: ServiceContext, as_of: datetime, *, shard: Shard | None = None,
               batch_size: int = 2000, phases: Sequence[Phase] | None = None,
-              progress: Progress | None = None, allow_future: bool = True) -> dict[str, Any]:
+              progress: Progress | None = None, allow_future: bool = True,
+              actor: Actor | None = None) -> dict[str, Any]:
     """Run every phase as of `as_of` for one shard; returns what each phase changed.
 
     With `allow_future=False`, as the command line and the API ask unless told otherwise, an
@@ -177,7 +180,7 @@ def run_sweep(ctx: ServiceContext, as_of: datetime, *, shard: Shard | None = Non
     if not allow_future:
         refuse_ahead(ctx, as_of, now)
     shard = shard or Shard()
-    book = ctx.rules.current()
+    book = ctx.book(now)
     sweep = Sweep(ctx=ctx, book=book, as_of=as_of, now=now, shard=shard)
     sweep.previous_as_of = previous_sweep(ctx, shard, sweep.key)
     report: dict[str, Any] = {"as_of": sweep.key, "shard": str(shard),
@@ -188,4 +191,8 @@ def run_sweep(ctx: ServiceContext, as_of: datetime, *, shard: Shard | None = Non
         phases = default_phases(book)
     for phase in phases:
         report["phases"][phase.name] = dict(run_phase(sweep, phase, batch_size, progress))
+    if actor is not None:
+        audit.record_alone(ctx, actor, "sweep.run", subject=f"as of {sweep.key}",
+                           details={"shard": str(shard), "ruleset_version": book.version,
+                                    "phases": report["phases"]})
     return report
