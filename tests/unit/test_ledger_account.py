@@ -93,3 +93,22 @@ def test_a_floored_shortfall_is_recorded_as_waived_not_dropped() -> None:
     account.claw_back(30, "return", src("RET"), original_source_id="X", shortfall="floor")
     assert account.debt == 0 and account.available == 0
     assert [(e.kind, e.bucket, e.points) for e in account.entries] == [("waived", "waived", 30)]
+
+
+def test_a_single_point_is_earned_and_a_zero_part_is_not_an_entry() -> None:
+    account = Account("M1", 0, 0, 0, 0)
+    lot = account.earn([(1, "one point", src()), (0, "nothing", src())], pending_until=T0,
+                       expires_at=None)
+    assert lot is not None and lot.earned == 1
+    assert [(e.points, e.reason) for e in account.entries] == [(1, "one point")]
+    assert account.available == 1 and account.lifetime == 1
+
+
+def test_every_entry_names_the_person_behind_its_source() -> None:
+    account = Account("M1", 0, 0, 0, 0)
+    desk = Source("adjustment", "A-1", T0, rule_id="desk.adjustment", actor="ann.chen")
+    account.earn([(500, "late delivery", desk)], pending_until=T0, expires_at=None)
+    account.spend(200, "given twice", desk, kind="adjust")
+    account.earn([(10, "base", src())], pending_until=T0, expires_at=None)
+    assert [(e.kind, e.points, e.actor) for e in account.entries] == [
+        ("earn", 500, "ann.chen"), ("adjust", -200, "ann.chen"), ("earn", 10, None)]
