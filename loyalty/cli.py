@@ -35,6 +35,7 @@ def _fail(error: LoyaltyError) -> None:
 
 
 @click.group()
+@click.version_option(package_name="loyalty", message="loyalty %(version)s")
 def main() -> None:
     """Loyalty service administration. Settings come from LOYALTY_* environment variables."""
 

@@ -8,7 +8,16 @@ import flask_smorest
 import swagger_ui_bundle
 from flask import Blueprint, Flask
 
-from loyalty.api import audit, events, members, operations, rewards, rules, transactions
+from loyalty.api import (
+    audit,
+    events,
+    health,
+    members,
+    operations,
+    rewards,
+    rules,
+    transactions,
+)
 from loyalty.api.auth import SECURITY_SCHEME
 from loyalty.api.context import EXTENSION
 from loyalty.api.errors import handle_http_exception, register_error_handlers
@@ -72,3 +81,4 @@ def init_api(app: Flask, context: ServiceContext) -> None:
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint, url_prefix=PREFIX)
     app.register_blueprint(_docs_assets())
+    app.register_blueprint(health.blp)

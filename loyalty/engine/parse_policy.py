@@ -61,7 +61,37 @@ _SECTIONS: dict[str, dict[str, Any]] = {
             "tags": list},
     "activation": {"approval": ("required", "not_required")},
 }
+#: The range of every number program.yaml holds; beyond it a value is a mistake that would fail
+#: at the till or in the sweep (a return window of a billion days is past the calendar's end).
+RANGES: dict[str, tuple[int, int]] = {
+    "points.pending_days": (0, 3_650),
+    "points.expiry_months": (1, 1_200),
+    "tiers.grace_days": (0, 3_650),
+    "tiers.notice_days": (0, 3_650),
+    "lifecycle.new_days": (0, 3_650),
+    "lifecycle.declining_days": (1, 3_650),
+    "lifecycle.lapsed_days": (1, 3_650),
+    "lifecycle.churned_days": (1, 36_500),
+    "lifecycle.visits_drop_percent": (0, 100),
+    "lifecycle.visits_drop_min_365d": (0, 100_000),
+    "vip.top_percent": (0, 100),
+    "vip.min_value": (0, 10**12),
+}
+#: The largest amount of money a threshold may name, and the most one point may be worth.
+MAX_MONEY = 10**12
+MAX_POINT_VALUE = 1_000
+#: The most points a reward may cost, and the most of it there may be.
+MAX_REWARD_COST = 1_000_000_000
+MAX_STOCK = 1_000_000_000
 PROGRAM_KEYS = ("currency", "point_value", *_SECTIONS, *VALUE_KEYS)
+
+
+def finite_number(value: Any) -> Decimal | None:
+    """A YAML number as a finite Decimal; None for anything else (text, yes/no, .nan, .inf)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = Decimal(str(value))
+    return number if number.is_finite() else None
 REWARD_KEYS = ("id", "name", "kind", "points_cost", "stock", "from", "until", "description")
 
 
@@ -71,13 +101,11 @@ def _point_value(doc: dict[str, Any], report: Reporter) -> Decimal | None:
     raw = doc.get("point_value")
     if raw is None:
         return None
-    try:
-        value = Decimal(str(raw))
-    except ArithmeticError:
-        value = Decimal("-1")
-    if isinstance(raw, bool) or not value.is_finite() or value < 0:
+    value = finite_number(raw)
+    if value is None or not 0 <= value <= MAX_POINT_VALUE:
         report.add(key_line(doc, "point_value"),
-                   f"point_value is an amount of money per point, like 0.01, not {raw!r}")
+                   "point_value is an amount of money per point from 0 to "
+                   f"{MAX_POINT_VALUE:,}, like 0.01, not {raw!r}")
         return None
     return value
 
@@ -115,10 +143,6 @@ def parse_program(doc: Any, report: Reporter) -> ProgramPolicy:
     if "tags" in vip:
         vip["tags"] = tuple(str(tag) for tag in vip["tags"])
     lifecycle = sections["lifecycle"]
-    if lifecycle.get("visits_drop_percent", 0) > 100:
-        report.add(key_line(doc.get("lifecycle"), "visits_drop_percent"),
-                   "lifecycle.visits_drop_percent is a percentage from 0 to 100")
-        lifecycle.pop("visits_drop_percent")
     return ProgramPolicy(
         currency=currency,
         point_value=point_value,
@@ -147,16 +171,17 @@ def _section(name: str, node: Any, report: Reporter, line: int | None) -> dict[s
         kind = spec.get(key)
         if kind is None:
             report.add(at, f"unknown setting '{key}' in {name}" + did_you_mean(key, spec))
-        elif kind is int:
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                report.add(at, f"{name}.{key} must be a whole number of at least 0, got {value!r}")
+        elif kind is int or kind is Decimal:
+            low, high = RANGES.get(f"{name}.{key}", (0, MAX_MONEY))
+            number = finite_number(value)
+            whole = kind is int
+            if number is None or (whole and not isinstance(value, int)) \
+                    or not low <= number <= high:
+                what = "a whole number" if whole else "a number"
+                report.add(at, f"{name}.{key} must be {what} from {low:,} to {high:,}, "
+                               f"got {value!r}")
             else:
-                values[key] = value
-        elif kind is Decimal:
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                report.add(at, f"{name}.{key} must be a number of at least 0, got {value!r}")
-            else:
-                values[key] = Decimal(str(value))
+                values[key] = value if whole else number
         elif kind is list:
             if not isinstance(value, list):
                 report.add(at, f"{name}.{key} must be a list")
@@ -193,13 +218,13 @@ def _levels(node: Any, report: Reporter, line: int | None) -> tuple[TierLevel, .
         if not isinstance(tier, str) or not tier:
             report.add(key_line(item, "tier", at), "each tier level needs a 'tier' name")
             continue
-        if isinstance(threshold, bool) or not isinstance(threshold, int | float) or threshold < 0:
+        value = finite_number(threshold)
+        if value is None or not 0 <= value <= MAX_MONEY:
             report.add(
                 key_line(item, "threshold", at),
-                f"tier '{tier}': threshold must be a number of at least 0",
+                f"tier '{tier}': threshold must be a number from 0 to {MAX_MONEY:,}",
             )
             continue
-        value = Decimal(str(threshold))
         if any(level.tier == tier for level in levels):
             report.add(at, f"tier '{tier}' appears twice")
         elif levels and value <= levels[-1].threshold:
@@ -251,14 +276,14 @@ def _reward(item: Any, report: Reporter, line: int | None) -> RewardDef | None:
     if not isinstance(name, str) or not name:
         report.add(key_line(item, "name", line), "every reward needs a 'name'")
     numbers = {}
-    for key in ("points_cost", "stock"):
+    for key, high in (("points_cost", MAX_REWARD_COST), ("stock", MAX_STOCK)):
         value = item.get(key)
         if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int) or value < 0
+            isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= high
         ):
             report.add(
                 key_line(item, key, line),
-                f"{key} must be a whole number of at least 0, got {value!r}",
+                f"{key} must be a whole number from 0 to {high:,}, got {value!r}",
             )
         numbers[key] = value
     dates = {}

@@ -4,6 +4,7 @@ and it probes candidate sets outside the service process."""
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 
@@ -144,3 +145,62 @@ def test_checking_many_distinct_sets_does_not_grow_this_process() -> None:
     assert WORKER.child_pid not in (None, os.getpid())
     # probing in-process took about 0.5 MB per set: 300 sets would add ~150 MB
     assert grown_mb < 25, f"resident memory grew by {grown_mb:.1f} MB"
+
+
+PROGRAM_EDGES = [
+    ("  pending_days: 14 ", "  pending_days: 1000000000 ",
+     "points.pending_days must be a whole number from 0 to 3,650, got 1000000000"),
+    ("  expiry_months: 24", "  expiry_months: 1000000000",
+     "points.expiry_months must be a whole number from 1 to 1,200, got 1000000000"),
+    ("  top_percent: 5 ", "  top_percent: .nan ",
+     "vip.top_percent must be a number from 0 to 100, got nan"),
+    ("  min_value: 80000", "  min_value: .inf",
+     "vip.min_value must be a number from 0 to 1,000,000,000,000, got inf"),
+    ("  grace_days: 30", "  grace_days: 1.5",
+     "tiers.grace_days must be a whole number from 0 to 3,650, got 1.5"),
+    ("  churned_days: 365", "  churned_days: 0",
+     "lifecycle.churned_days must be a whole number from 1 to 36,500, got 0"),
+    ("threshold: 5000,", "threshold: .nan,",
+     "tier 'silver': threshold must be a number from 0 to 1,000,000,000,000"),
+    ("point_value: 0.01 ", "point_value: -.inf ",
+     "point_value is an amount of money per point from 0 to 1,000, like 0.01, not -inf"),
+]
+
+
+@pytest.mark.parametrize(("written", "mistake", "message"), PROGRAM_EDGES,
+                         ids=[edge[1].strip() for edge in PROGRAM_EDGES])
+def test_a_programme_value_that_can_never_work_is_a_problem_on_its_line(
+    written: str, mistake: str, message: str
+) -> None:
+    """Values that passed the check before and then failed at the till or in the sweep."""
+    from loyalty.engine import read_rule_dir
+    from tests.conftest import RULES_DIR
+
+    files = read_rule_dir(RULES_DIR)
+    assert written in files["program.yaml"], written
+    files["program.yaml"] = files["program.yaml"].replace(written, mistake, 1)
+    line = next(n for n, text in enumerate(files["program.yaml"].splitlines(), 1)
+                if mistake.strip() in text)
+    problems = [str(p) for p in check_rules(files)]
+    assert [p for p in problems if p.startswith("program.yaml")] == [
+        f"program.yaml:{line}: {message}"]
+
+
+@pytest.mark.parametrize(("entry", "message"), [
+    ("points_cost: 10000000000", "points_cost must be a whole number from 0 to 1,000,000,000"),
+    ("stock: 10000000000", "stock must be a whole number from 0 to 1,000,000,000"),
+])
+def test_a_reward_beyond_its_range_is_a_problem(entry: str, message: str) -> None:
+    from loyalty.engine import read_rule_dir
+    from tests.conftest import RULES_DIR
+
+    files = read_rule_dir(RULES_DIR)
+    key = entry.split(":")[0]
+    text = files["rewards.yaml"]
+    found = re.search(rf"{key}: \d+", text)
+    assert found, key
+    files["rewards.yaml"] = text[:found.start()] + entry + text[found.end():]
+    line = text[:found.start()].count("\n") + 1
+    problems = [str(p) for p in check_rules(files) if p.file == "rewards.yaml"]
+    assert len(problems) == 1 and problems[0].startswith(f"rewards.yaml:{line}: "), problems
+    assert message in problems[0]
