@@ -12,7 +12,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from loyalty.domain.errors import LoyaltyError, RulesInvalid
+from loyalty.domain.errors import LoyaltyError, RulesInvalid, ValidationFailed
 from loyalty.domain.model import EvaluationInput, Line, Member, MemberStats, Occurrence
 from loyalty.engine import check_rules, read_rule_dir
 from loyalty.engine.rulebook import CompiledRuleBook, analyse
@@ -448,16 +448,10 @@ def diff_command(old: str, new: str, fmt: str) -> None:
     """Compare two versions (or a version and a draft d-...) rule by rule, in plain words."""
     from loyalty.services import workflow
 
-    sides: list[int | str] = []
-    for side in (old, new):
-        if side.startswith("d-"):
-            sides.append(side)
-        elif side.isdigit():
-            sides.append(int(side))
-        else:
-            _fail(f"{side!r} is neither a version number nor a draft id (d-...)", 2)
     try:
-        result = workflow.diff_versions(_context(), sides[0], sides[1])
+        result = workflow.diff_versions(_context(), old, new)
+    except ValidationFailed as error:
+        _fail(error.message, 2)
     except LoyaltyError as error:
         _fail(error.message, 1)
     if fmt == "json":

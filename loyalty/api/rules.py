@@ -171,11 +171,7 @@ class Diff(MethodView):
     @blp.response(200, rs.RulesDiff)
     def get(self, from_: str, to: str) -> dict[str, Any]:
         """Two versions (or a version and a draft) compared rule by rule, in plain words."""
-        return workflow.diff_versions(service_context(), _side(from_), _side(to))
-
-
-def _side(text: str) -> int | str:
-    return text if text.startswith("d-") else int(text)
+        return workflow.diff_versions(service_context(), from_, to)
 
 
 def _draft_upload(schema: Any) -> dict[str, Any]:

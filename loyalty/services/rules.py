@@ -58,9 +58,6 @@ def activate(ctx: ServiceContext, files: Mapping[str, str] | None, activated_by:
             result = activate_files(uow, files, actor, reason=why, now=now, effective_at=at,
                                     draft_id=None if draft is None else draft.draft_id,
                                     settings=ctx.settings)
-            if draft is not None and result["changed"]:
-                uow.workflow.update_draft(draft.draft_id, status=DONE[at is not None],
-                                          version=result["version"], updated_at=now)
             uow.commit()
         return result
 
@@ -71,10 +68,6 @@ def activate(ctx: ServiceContext, files: Mapping[str, str] | None, activated_by:
         raise
     ctx.rules.invalidate()
     return result
-
-
-#: What a draft becomes when its files are activated now (False) or scheduled (True).
-DONE = {False: "activated", True: "scheduled"}
 
 
 def list_versions(ctx: ServiceContext) -> list[dict[str, Any]]:

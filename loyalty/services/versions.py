@@ -197,6 +197,9 @@ def _activate(uow: SqlUnitOfWork, request: Activation, settings: Settings) -> di
               "reason": request.reason, "draft_id": request.draft_id,
               "restores": request.restores}
     uow.programme.add_rule_version(values)
+    if request.draft_id is not None:  # the draft became this version
+        uow.workflow.update_draft(request.draft_id, version=version, updated_at=now,
+                                  status="scheduled" if request.effective_at else "activated")
     change = diff_files(_files(uow, before), files)
     action = ("rules.rolled_back" if request.restores is not None
               else "rules.scheduled" if request.effective_at is not None else "rules.activated")

@@ -292,9 +292,6 @@ def activate_draft(ctx: ServiceContext, draft_id: str, actor: Actor, reason: str
         in_force = Timeline(uow).in_force(now)
         result = activate_files(uow, dict(row.files), actor, reason=why, now=now,
                                 effective_at=at, draft_id=draft_id, settings=ctx.settings)
-        if result["changed"]:
-            uow.workflow.update_draft(draft_id, status="scheduled" if at else "activated",
-                                      version=result["version"], updated_at=now)
         if row.based_on is not None and in_force is not None and row.based_on != in_force:
             result.setdefault("warnings", []).append(
                 f"the draft was written against version {row.based_on}; version {in_force} "
@@ -354,16 +351,20 @@ def schedule(ctx: ServiceContext) -> list[dict[str, Any]]:
             for at, v in timeline.upcoming(now)]
 
 
-def diff_versions(ctx: ServiceContext, old: int | str, new: int | str) -> dict[str, Any]:
+def diff_versions(ctx: ServiceContext, old: str, new: str) -> dict[str, Any]:
     """Two versions (or a version and a draft, `d-...`) compared rule by rule."""
+    for side in (old, new):
+        if not side.startswith("d-") and not side.isdigit():
+            raise ValidationFailed(f"{side!r} is neither a version number nor a draft id "
+                                   "(d-...)", details={"side": side})
     with ctx.uow(read_only=True) as uow:
         sides = [_side(uow, side) for side in (old, new)]
     result = diff_files(sides[0], sides[1]).as_dict()
     return {"from": old, "to": new, **result}
 
 
-def _side(uow: SqlUnitOfWork, which: int | str) -> dict[str, str]:
-    if isinstance(which, str) and which.startswith("d-"):
+def _side(uow: SqlUnitOfWork, which: str) -> dict[str, str]:
+    if which.startswith("d-"):
         row = uow.workflow.draft(which)
         if row is None:
             raise UnknownDraft(f"no draft {which!r}", details={"draft_id": which})
