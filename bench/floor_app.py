@@ -26,7 +26,7 @@ from bench.baseline_app import engine_for, insert_receipt
 from loyalty.api import Api
 from loyalty.api.context import EXTENSION, service_context
 from loyalty.api.parsing import Blueprint
-from loyalty.api.schemas.requests import TransactionSchema
+from loyalty.api.schemas.requests import DryRunQuerySchema, TransactionSchema
 from loyalty.api.schemas.responses import TransactionOutcome
 from loyalty.config import Settings
 from loyalty.domain.commands import RecordTransaction
@@ -70,9 +70,10 @@ blp = Blueprint("floor", __name__)
 
 
 @blp.post("/floor")
+@blp.arguments(DryRunQuerySchema(), location="query", as_kwargs=True)
 @blp.arguments(TransactionSchema(live=True))
 @blp.response(201, TransactionOutcome)
-def floor(command: RecordTransaction) -> dict[str, Any]:
+def floor(command: RecordTransaction, dry_run: bool) -> dict[str, Any]:
     """Validate, evaluate the rules, insert one row, answer a receipt."""
     context = service_context()
     book = context.rules.current()

@@ -13,7 +13,7 @@ from loyalty.config import Settings
 from loyalty.services.context import ServiceContext
 from loyalty.services.rulebooks import RuleBookProvider
 from loyalty.store.db import make_engine
-from loyalty.store.migrate import ensure_schema
+from loyalty.store.deferred_schema import DeferredSchema
 
 
 def build_context(settings: Settings, *, serving: bool = False) -> ServiceContext:
@@ -21,7 +21,10 @@ def build_context(settings: Settings, *, serving: bool = False) -> ServiceContex
     `loyalty` command."""
     engine = make_engine(settings.database_url, pool_size=settings.db_pool_size,
                          echo=settings.db_echo,
-                         background_checkpoints=serving and settings.sqlite_background_checkpoints)
+                         background_checkpoints=serving and settings.sqlite_background_checkpoints,
+                         connect_timeout=settings.db_connect_timeout_seconds,
+                         statement_timeout=settings.db_statement_timeout_seconds if serving
+                         else None)
     # A pool inherited across fork (gunicorn --preload) must not share sockets with the parent.
     # The hook holds the engine weakly: an engine no longer used (and its SQLite checkpoint
     # thread) must be free to go, or every app a process ever built would live on.
@@ -34,7 +37,7 @@ def build_context(settings: Settings, *, serving: bool = False) -> ServiceContex
 
     os.register_at_fork(after_in_child=dispose_in_child)
     return ServiceContext(settings=settings, engine=engine,
-                          rules=RuleBookProvider(engine, settings))
+                          rules=RuleBookProvider(engine, settings, background=serving))
 
 
 def settings_from(config: Settings | Mapping[str, Any] | None) -> Settings:
@@ -46,13 +49,20 @@ def settings_from(config: Settings | Mapping[str, Any] | None) -> Settings:
 def build_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     """Build the Flask app: settings from the environment unless `config` gives them."""
     from loyalty.api import init_api
+    from loyalty.api.outage import init_outage_handling
+    from loyalty.observability.http import init_observability
+    from loyalty.observability.logs import configure_app_logging
 
     settings = settings_from(config)
+    configure_app_logging(settings)
     app = Flask("loyalty")
     app.config["LOYALTY_SETTINGS"] = settings
     context = build_context(settings, serving=True)
-    if settings.auto_migrate:
-        ensure_schema(context.engine)
+    # A database that is away does not stop the app: it answers 503 until the database returns
+    schema = DeferredSchema(context.engine, enabled=settings.auto_migrate)
+    schema.try_now()
     app.extensions["loyalty"] = context
+    init_observability(app, context)  # first: its hooks see every request, refused ones too
     init_api(app, context)
+    init_outage_handling(app, schema)
     return app

@@ -4,27 +4,32 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
+from datetime import UTC, datetime, time
 from typing import Any
 
 import click
 
 from loyalty.cli_rules import parse_moment, rules
+from loyalty.cli_startup import (
+    LoyaltyGroup,
+    command_context,
+    database_shown,
+    require_database,
+    start,
+)
 from loyalty.config import Settings
 from loyalty.domain.errors import LoyaltyError
 from loyalty.services.keys import ROLES as KEY_ROLES
 
+#: gunicorn's settings for `loyalty serve`: JSON logs, metrics shared by the workers.
+GUNICORN_CONFIG = "python:loyalty.observability.gunicorn_config"
+
 
 def _context() -> Any:
-    """The service context; a database with no schema yet gets one first."""
-    from loyalty.app import build_context
-    from loyalty.store.migrate import ensure_schema
-
-    ctx = build_context(Settings.from_env())
-    if ctx.settings.auto_migrate and ensure_schema(ctx.engine):
-        click.echo(f"created the database schema at {ctx.settings.database_url}", err=True)
-    return ctx
+    """The service context; a database with no schema yet gets one first, a SQLite file that
+    does not exist is refused (only `loyalty init` creates one)."""
+    return command_context()
 
 
 def _fail(error: LoyaltyError) -> None:
@@ -34,10 +39,11 @@ def _fail(error: LoyaltyError) -> None:
     sys.exit(1)
 
 
-@click.group()
+@click.group(cls=LoyaltyGroup)
 @click.version_option(package_name="loyalty", message="loyalty %(version)s")
 def main() -> None:
     """Loyalty service administration. Settings come from LOYALTY_* environment variables."""
+    start()
 
 
 @main.command()
@@ -46,12 +52,13 @@ def init() -> None:
     from loyalty.services.versions import bootstrap
     from loyalty.store.migrate import upgrade
 
-    ctx = _context()
+    ctx = command_context(create=True)
     upgrade(ctx.engine)
     bootstrap(ctx.engine, ctx.settings)
     versions = _versions(ctx)
     active = versions[0]["version"] if versions else "none"
-    click.echo(f"database ready at {ctx.settings.database_url}; rules version {active} active")
+    click.echo(f"database ready at {database_shown(ctx.settings.database_url)}; "
+               f"rules version {active} active")
 
 
 def _versions(ctx: Any) -> list[dict[str, Any]]:
@@ -197,7 +204,8 @@ def ledger_verify() -> None:
 
 @main.command()
 @click.option("--as-of", "as_of", required=True,
-              help="ISO date (00:00 UTC that day) or instant with offset.")
+              help="ISO date (00:00 UTC that day), instant with offset, or `today` (00:00 UTC "
+                   "today, for a daily schedule).")
 @click.option("--shard", default="1/1", show_default=True,
               help="K/N: sweep only members whose bucket % N == K-1, in parallel with others.")
 @click.option("--batch-size", default=2000, show_default=True, type=int)
@@ -205,38 +213,73 @@ def ledger_verify() -> None:
 @click.option("--allow-future", is_flag=True,
               help="Run even when --as-of is more than the future tolerance "
                    "(LOYALTY_FUTURE_TOLERANCE_HOURS) ahead of now.")
-def sweep(as_of: str, shard: str, batch_size: int, quiet: bool, allow_future: bool) -> None:
+@click.option("--every-day-at", "daily_at", metavar="HH:MM",
+              help="Stay running and sweep as of each day at this time (UTC), printing each "
+                   "report on one line: for a container without a scheduler. Needs --as-of "
+                   "today.")
+def sweep(as_of: str, shard: str, batch_size: int, quiet: bool, allow_future: bool,
+          daily_at: str | None) -> None:
     """Run every time-based behaviour as of a date: points activation and expiry, tier
     requalification, VIP, lifecycle stages and win-back, birthdays. Idempotent; resumable.
     A date more than the future tolerance ahead is refused (exit 2) without --allow-future."""
-    from loyalty.services.audit import cli_actor
-    from loyalty.services.sweep import Shard, run_sweep
-    from loyalty.services.sweep.phases import default_phases
-    from loyalty.services.sweep.runner import ahead_problem, remaining_work
+    import time as clock_time
+
+    from loyalty.cli_schedule import parse_time_of_day, run_daily
+    from loyalty.services.sweep import Shard
 
     try:
         part = Shard.parse(shard)
     except ValueError as error:
         raise click.BadParameter(str(error)) from error
-    instant = parse_moment(as_of)
+    instant = None if as_of == "today" else parse_moment(as_of)
+    at = None
+    if daily_at is not None:
+        if instant is not None:
+            raise click.BadParameter("a daily sweep runs as of each day: use --as-of today",
+                                     param_hint="--every-day-at")
+        try:
+            at = parse_time_of_day(daily_at)
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="--every-day-at") from error
     ctx = _context()
+    if at is None:
+        report = _sweep_once(ctx, instant, part, batch_size, quiet=quiet,
+                             allow_future=allow_future)
+        click.echo(json.dumps(report, indent=2))
+        return
+
+    def once() -> None:
+        report = _sweep_once(ctx, None, part, batch_size, quiet=True, allow_future=allow_future)
+        click.echo(json.dumps(report))
+
+    run_daily(at, once, clock=ctx.clock, sleep=clock_time.sleep)
+
+
+def _sweep_once(ctx: Any, instant: datetime | None, part: Any, batch_size: int, *,
+                quiet: bool, allow_future: bool) -> dict[str, Any]:
+    """One sweep as of `instant` (None: 00:00 UTC today by the service clock); its report."""
+    from loyalty.services.audit import cli_actor
+    from loyalty.services.sweep import run_sweep
+    from loyalty.services.sweep.phases import default_phases
+    from loyalty.services.sweep.runner import ahead_problem, remaining_work
+
+    if instant is None:
+        instant = datetime.combine(ctx.clock().astimezone(UTC).date(), time.min, UTC)
     problem = None if allow_future else ahead_problem(ctx, instant, ctx.clock(), name="--as-of",
                                                       allow="--allow-future")
     if problem:
         click.echo(f"error: {problem}", err=True)
         sys.exit(2)
     if quiet:
-        report = run_sweep(ctx, instant, shard=part, batch_size=batch_size,
-                           allow_future=allow_future, actor=cli_actor())
-    else:
-        names = [phase.name for phase in default_phases(ctx.book())]
-        total = remaining_work(ctx, instant, part, names)  # after a resume: what is left
-        with click.progressbar(length=total, label=f"sweep {shard} as of {instant}",
-                               file=sys.stderr) as bar:
-            report = run_sweep(ctx, instant, shard=part, batch_size=batch_size,
-                               allow_future=allow_future, actor=cli_actor(),
-                               progress=lambda _phase, n: bar.update(n))
-    click.echo(json.dumps(report, indent=2))
+        return run_sweep(ctx, instant, shard=part, batch_size=batch_size,
+                         allow_future=allow_future, actor=cli_actor())
+    names = [phase.name for phase in default_phases(ctx.book())]
+    total = remaining_work(ctx, instant, part, names)  # after a resume: what is left
+    with click.progressbar(length=total, label=f"sweep {part} as of {instant}",
+                           file=sys.stderr) as bar:
+        return run_sweep(ctx, instant, shard=part, batch_size=batch_size,
+                         allow_future=allow_future, actor=cli_actor(),
+                         progress=lambda _phase, n: bar.update(n))
 
 
 @main.command("audit")
@@ -279,16 +322,20 @@ def audit_command(actions: tuple[str, ...], actor: str | None, subject: str | No
 
 @main.command()
 @click.option("--bind", default="127.0.0.1:8000", show_default=True)
-@click.option("--workers", default=2, show_default=True, type=int)
-@click.option("--timeout", default=120, show_default=True, type=int,
-              envvar="LOYALTY_SERVE_TIMEOUT",
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 256))
+@click.option("--timeout", type=click.IntRange(1, 24 * 3600),
               help="Seconds a request may run before its worker is restarted (a sweep run "
-                   "over HTTP included; large programmes sweep with `loyalty sweep`).")
-def serve(bind: str, workers: int, timeout: int) -> None:
-    """Run the HTTP service with gunicorn (one app per worker, built after the fork)."""
-    gunicorn = shutil.which("gunicorn") or os.path.join(os.path.dirname(sys.executable),
-                                                         "gunicorn")
-    args = [gunicorn, "--bind", bind, "--workers", str(workers), "--timeout", str(timeout),
-            "--access-logfile", "-", "loyalty:create_app()"]
+                   "over HTTP included; large programmes sweep with `loyalty sweep`). "
+                   "Default: LOYALTY_SERVE_TIMEOUT, 120.")
+def serve(bind: str, workers: int, timeout: int | None) -> None:
+    """Run the HTTP service with the gunicorn installed beside this command (one app per
+    worker, built after the fork); every log line goes to standard error as JSON. A SQLite
+    database must exist first (`loyalty init`)."""
+    settings = Settings.from_env()
+    require_database(settings)
+    timeout = timeout or settings.serve_timeout
+    args = [sys.executable, "-m", "gunicorn", "--config", GUNICORN_CONFIG, "--bind", bind,
+            "--workers", str(workers), "--timeout", str(timeout), "loyalty:create_app()"]
     click.echo(json.dumps({"serving": bind, "workers": workers, "timeout": timeout}))
-    os.execv(gunicorn, args)
+    sys.stdout.flush()
+    os.execv(sys.executable, args)

@@ -15,6 +15,8 @@ import click
 from loyalty.domain.errors import LoyaltyError, RulesInvalid, ValidationFailed
 from loyalty.domain.model import EvaluationInput, Line, Member, MemberStats, Occurrence
 from loyalty.engine import check_rules, read_rule_dir
+from loyalty.engine.limits import FOLDER
+from loyalty.engine.loader import read_rule_folder
 from loyalty.engine.rulebook import CompiledRuleBook, analyse
 
 T = TypeVar("T")
@@ -26,18 +28,35 @@ def rules() -> None:
 
 
 def check_report(directory: str | Path) -> tuple[list[str], bool]:
-    """The lines `rules check` prints for a directory, and whether it is clean."""
-    files = read_rule_dir(directory)
-    problems = check_rules(files)
+    """The lines `rules check` prints for a directory, and whether it is clean: the files
+    that cannot be read, then every problem of the others, rehearsal included."""
+    from loyalty.services.versions import check_problems
+
+    folder = read_rule_folder(directory)
+    unread = {problem.file for problem in folder.problems}
+    problems = [*folder.problems, *(
+        problem for problem in (check_rules(folder.files) if folder.problems
+                                else check_problems(folder.files))
+        if not (problem.file == FOLDER and any(name in problem.message for name in unread)))]
     lines = [str(problem) for problem in problems]
+    count = len(folder.files) + len(unread - {FOLDER})
     if problems:
-        lines.append(
-            f"{len(problems)} problem(s) in {len(files)} files: the rules were not activated"
-        )
+        lines.append(f"{len(problems)} problem(s) in {count} files: the rules were not activated")
         return lines, False
-    count = len(analyse(files).rules)
-    lines.append(f"{len(files)} files, {count} rules: no problems")
+    rules_count = len(analyse(folder.files).rules)
+    lines.append(f"{count} files, {rules_count} rules: no problems")
     return lines, True
+
+
+def read_folder(directory: str) -> dict[str, str]:
+    """The rule files of DIRECTORY; exit status 2 when it is not a folder, 1 with every
+    problem when a file cannot be read (a link out of it, too large, not UTF-8...)."""
+    try:
+        return read_rule_dir(directory)
+    except FileNotFoundError as error:
+        _fail(str(error), 2)
+    except RulesInvalid as error:
+        _fail(error.message, 1, error.details.get("problems", []))
 
 
 @rules.command("check")
@@ -154,10 +173,9 @@ def _from_json(path: str | None, build: Callable[[dict[str, Any]], T]) -> T:
 
 
 def _context() -> Any:
-    from loyalty.app import build_context
-    from loyalty.config import Settings
+    from loyalty.cli_startup import command_context
 
-    return build_context(Settings.from_env())
+    return command_context()
 
 
 def _fail(message: str, status: int, problems: Sequence[str] = ()) -> NoReturn:
@@ -209,7 +227,7 @@ def explain_command(event_file: str | None, transaction_id: str | None, event_id
     files = None
     try:
         if rules_dir is not None or not stored:
-            files = read_rule_dir(rules_dir or "rules")
+            files = read_folder(rules_dir or "rules")
         if event_file is None:
             occurrence, owner, notes = service.stored_occurrence(
                 ctx, transaction_id=transaction_id, event_id=event_id)
@@ -315,14 +333,12 @@ def backtest_command(draft_dir: str, start: str, end: str, against: int | None,
     from loyalty.services.backtest_report import render_html, render_json, render_table
     from loyalty.store.history import HistoryFilter, HistoryReader
 
+    files = read_folder(draft_dir)
     try:
-        files = read_rule_dir(draft_dir)
         index, _, count = shard.partition("/")
         which = HistoryFilter(shard_index=int(index), shard_count=int(count or 1))
         if not 1 <= which.shard_index <= which.shard_count <= 1024:
             raise ValueError
-    except FileNotFoundError as error:
-        _fail(str(error), 2)
     except ValueError:
         _fail(f"--shard must be K/N with 1 <= K <= N <= 1024, not {shard!r}", 2)
     if jobs > 1 and which.shard_count > 1:
@@ -397,10 +413,7 @@ def draft_command(directory: str, note: str, draft_id: str | None) -> None:
     from loyalty.services import workflow
     from loyalty.services.audit import cli_actor
 
-    try:
-        files = read_rule_dir(directory)
-    except FileNotFoundError as error:
-        _fail(str(error), 2)
+    files = read_folder(directory)
     ctx = _context()
     try:
         if draft_id is None:

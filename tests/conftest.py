@@ -155,3 +155,21 @@ def auth(make_key: Callable[[str], str]) -> Callable[[str], dict[str, str]]:
         return {"Authorization": f"Bearer {keys[role]}"}
 
     return headers
+
+
+class Reliability:
+    """The `reliability` fixture: a test of the reliability report records its figures here
+    (`tests/reliability.py`); outside a report run it records nothing."""
+
+    def __init__(self, test: str) -> None:
+        self.test = test
+
+    def record(self, **figures: int) -> None:
+        from tests.reliability import record
+
+        record(self.test, "postgresql" if on_postgres() else "sqlite", **figures)
+
+
+@pytest.fixture
+def reliability(request: pytest.FixtureRequest) -> Reliability:
+    return Reliability(request.node.nodeid.split("[")[0])

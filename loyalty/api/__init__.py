@@ -21,6 +21,7 @@ from loyalty.api import (
 from loyalty.api.auth import SECURITY_SCHEME
 from loyalty.api.context import EXTENSION
 from loyalty.api.errors import handle_http_exception, register_error_handlers
+from loyalty.api.parsing import limits_text
 from loyalty.api.schemas.responses import Error
 from loyalty.services.context import ServiceContext
 
@@ -72,7 +73,8 @@ def init_api(app: Flask, context: ServiceContext) -> None:
     api = Api(
         app,
         spec_kwargs={
-            "info": {"description": "Loyalty service: the point-of-sale contract (v1)."},
+            "info": {"description": "Loyalty service: the point-of-sale contract (v1). "
+                                    + limits_text(MAX_BODY_BYTES)},
         },
     )
     api.spec.components.security_scheme(

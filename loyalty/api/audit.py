@@ -10,7 +10,7 @@ from flask.views import MethodView
 from loyalty.api.auth import current_key, require_roles
 from loyalty.api.context import service_context
 from loyalty.api.parsing import Blueprint
-from loyalty.api.schemas import requests as rq
+from loyalty.api.schemas import programme_requests as pr
 from loyalty.api.schemas import responses as rs
 from loyalty.services import audit
 
@@ -20,7 +20,7 @@ blp = Blueprint("audit", __name__, description="Who changed what, when and why")
 @blp.route("/audit")
 class AuditLog(MethodView):
     @require_roles("marketing")
-    @blp.arguments(rq.AuditQuerySchema(), location="query", as_kwargs=True)
+    @blp.arguments(pr.AuditQuerySchema(), location="query", as_kwargs=True)
     @blp.response(200, rs.AuditPage)
     def get(self, action: list[str] | None, actor: str | None, subject: str | None,
             from_: datetime | None, to: datetime | None, cursor: int | None,

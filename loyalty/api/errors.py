@@ -11,6 +11,7 @@ from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
 from loyalty.domain.errors import LoyaltyError, fields_message
+from loyalty.store.outage import DatabaseUnavailable, describe, is_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,12 @@ STATUS_BY_CODE: dict[str, int] = {
     "approval_required": 409,
     "own_change": 403,
     "internal_error": 500,
+    "database_unavailable": 503,
 }
+
+#: Seconds a till is asked to wait (`Retry-After`) before it tries again while the database
+#: is away.
+RETRY_AFTER_SECONDS = 5
 
 #: Status used for a domain error whose code is missing from the table above.
 DEFAULT_DOMAIN_STATUS = 422
@@ -183,8 +189,25 @@ def handle_http_exception(error: HTTPException) -> Response:
     return error_response(code, str(message), status=status, headers=headers)
 
 
+def handle_database_unavailable(error: BaseException) -> Response:
+    """The database is away, hung, full or read-only: 503 with `Retry-After`; the till may
+    send the same request again (a repeated transaction id is answered, never recorded
+    twice)."""
+    log.warning("database unavailable: %s", describe(error))
+    return error_response(
+        "database_unavailable",
+        "The service cannot reach its database just now; send the same request again in "
+        "a few seconds.",
+        {"retry_after_seconds": RETRY_AFTER_SECONDS},
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
 def handle_unexpected(error: BaseException) -> Response:
-    """Anything else: logged with its trace, answered without one."""
+    """Anything else: logged with its trace, answered without one (a database that is away
+    is answered 503 instead)."""
+    if is_unavailable(error):
+        return handle_database_unavailable(error)
     log.error("unhandled error", exc_info=(type(error), error, error.__traceback__))
     return error_response("internal_error", "The service failed to handle the request.")
 
@@ -192,6 +215,7 @@ def handle_unexpected(error: BaseException) -> Response:
 def register_error_handlers(app: Flask) -> None:
     """Install the handlers on the whole app so every error, API or not, answers in JSON."""
     app.register_error_handler(ApiError, handle_api_error)
+    app.register_error_handler(DatabaseUnavailable, handle_database_unavailable)
     app.register_error_handler(LoyaltyError, handle_loyalty_error)
     app.register_error_handler(ma.ValidationError, handle_marshmallow_error)
     app.register_error_handler(HTTPException, handle_http_exception)

@@ -22,6 +22,7 @@ blp = Blueprint("members", __name__, description="Enrol members and read them")
 @blp.route("/members")
 class Members(MethodView):
     @require_roles("pos")
+    @blp.no_query()
     @blp.arguments(rq.EnrolMemberSchema(live=True))
     @blp.response(201, rs.Member)
     @blp.alt_response(409, schema=rs.Error, description="`member_exists`")
@@ -56,6 +57,7 @@ class Ledger(MethodView):
 @blp.route("/members/<member_id>/tiers")
 class TierHistory(MethodView):
     @require_roles("pos", "marketing", "adjust")
+    @blp.no_query()
     @blp.response(200, rs.TierHistory)
     @blp.alt_response(404, schema=rs.Error, description="`unknown_member`")
     def get(self, member_id: str) -> dict[str, Any]:
@@ -66,6 +68,7 @@ class TierHistory(MethodView):
 @blp.route("/members/<member_id>/adjustments")
 class Adjustments(MethodView):
     @require_roles("adjust")
+    @blp.no_query()
     @blp.arguments(rq.AdjustSchema(live=True))
     @blp.response(201, rs.Adjustment, headers=REPLAY_DOC)
     @blp.alt_response(404, schema=rs.Error, description="`unknown_member`")

@@ -9,7 +9,7 @@ from flask.views import MethodView
 from loyalty.api.auth import current_key, require_roles
 from loyalty.api.context import service_context
 from loyalty.api.parsing import Blueprint
-from loyalty.api.schemas import requests as rq
+from loyalty.api.schemas import programme_requests as pr
 from loyalty.api.schemas import responses as rs
 from loyalty.services import reports
 from loyalty.services.audit import Actor
@@ -21,7 +21,8 @@ blp = Blueprint("operations", __name__, description="Sweeps and reports")
 @blp.route("/sweeps")
 class Sweeps(MethodView):
     @require_roles("admin")
-    @blp.arguments(rq.SweepSchema(), as_kwargs=True)
+    @blp.no_query()
+    @blp.arguments(pr.SweepSchema(), as_kwargs=True)
     @blp.response(201, rs.SweepReport)
     def post(self, as_of: Any, shard: Shard | None, batch_size: int,
              allow_future: bool) -> dict[str, Any]:
@@ -35,6 +36,7 @@ class Sweeps(MethodView):
 @blp.route("/reports/overview")
 class Overview(MethodView):
     @require_roles("marketing")
+    @blp.no_query()
     @blp.response(200, rs.Overview)
     def get(self) -> dict[str, Any]:
         """The value pyramid (members per tier), VIPs, and the lifecycle distribution."""
@@ -44,6 +46,7 @@ class Overview(MethodView):
 @blp.route("/reports/winback")
 class Winback(MethodView):
     @require_roles("marketing")
+    @blp.no_query()
     @blp.response(200, rs.WinbackReport)
     def get(self) -> dict[str, Any]:
         """Win-back offers issued and used, members won back, and their spend since."""

@@ -31,6 +31,7 @@ class Rewards(MethodView):
 @blp.route("/members/<member_id>/redemptions")
 class Redemptions(MethodView):
     @require_roles("pos")
+    @blp.no_query()
     @blp.arguments(rq.RedeemSchema(live=True))
     @blp.response(201, rs.Redemption, headers=REPLAY_DOC)
     @blp.alt_response(404, schema=rs.Error, description="`unknown_member`, `unknown_reward`")

@@ -9,15 +9,16 @@ from typing import Any
 
 from flask import Response, request
 from flask.views import MethodView
-from marshmallow import ValidationError
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from loyalty.api.auth import current_key, require_roles
 from loyalty.api.context import service_context
-from loyalty.api.parsing import Blueprint, request_json
-from loyalty.api.schemas import requests as rq
+from loyalty.api.parsing import Blueprint, request_json, too_large
+from loyalty.api.schemas import programme_requests as pr
 from loyalty.api.schemas import responses as rs
+from loyalty.api.schemas.fields import MAX_INT32
 from loyalty.domain.commands import RecordEvent, RecordTransaction
-from loyalty.domain.errors import UnknownRulesVersion, ValidationFailed
+from loyalty.domain.errors import RulesInvalid, UnknownRulesVersion
 from loyalty.services import audit, rules, workflow
 from loyalty.services import backtest as backtests
 from loyalty.services.audit import Actor
@@ -26,6 +27,8 @@ from loyalty.services.sweep import Shard
 from loyalty.store.history import HistoryFilter
 
 blp = Blueprint("rules", __name__, description="Rule files marketing edits")
+#: A stored version: numbers beyond what the store holds name no version (404).
+VERSION = f"/rules/versions/<int(min=1, max={MAX_INT32}):version>"
 
 
 def actor() -> Actor:
@@ -36,7 +39,8 @@ def actor() -> Actor:
 @blp.route("/rules/check")
 class CheckRules(MethodView):
     @require_roles("marketing")
-    @blp.arguments(rq.RuleFilesSchema(), as_kwargs=True)
+    @blp.no_query()
+    @blp.arguments(pr.RuleFilesSchema(), as_kwargs=True)
     @blp.response(200, rs.RulesCheck)
     def post(self, files: dict[str, str]) -> dict[str, Any]:
         """Validate candidate rule files without activating them; lists every problem."""
@@ -49,7 +53,8 @@ class CheckRules(MethodView):
 @blp.route("/rules/explain")
 class ExplainRules(MethodView):
     @require_roles("marketing")
-    @blp.arguments(rq.ExplainSchema(), as_kwargs=True)
+    @blp.no_query()
+    @blp.arguments(pr.ExplainSchema(), as_kwargs=True)
     @blp.response(200, rs.Explanation)
     def post(
         self, member_id: str, event: RecordTransaction | RecordEvent, files: dict[str, str] | None
@@ -61,7 +66,8 @@ class ExplainRules(MethodView):
 @blp.route("/rules/backtests")
 class Backtests(MethodView):
     @require_roles("marketing")
-    @blp.arguments(rq.BacktestSchema(), as_kwargs=True)
+    @blp.no_query()
+    @blp.arguments(pr.BacktestSchema(), as_kwargs=True)
     @blp.response(200, rs.BacktestReport)
     @blp.alt_response(200, description="The report as a page with charts (format html).",
                       content_type="text/html", success=True)
@@ -88,7 +94,8 @@ def _backtest(files: dict[str, str], start: datetime, end: datetime, against: in
 @blp.route("/rules/activate")
 class ActivateRules(MethodView):
     @require_roles("marketing")
-    @blp.arguments(rq.ActivateRulesSchema(), as_kwargs=True)
+    @blp.no_query()
+    @blp.arguments(pr.ActivateRulesSchema(), as_kwargs=True)
     @blp.response(201, rs.RulesVersion)
     @blp.alt_response(409, schema=rs.Error, description="`approval_required`")
     def post(self, reason: str, files: dict[str, str] | None = None,
@@ -102,24 +109,27 @@ class ActivateRules(MethodView):
 @blp.route("/rules/versions")
 class RuleVersions(MethodView):
     @require_roles("marketing")
+    @blp.no_query()
     @blp.response(200, rs.RulesVersions)
     def get(self) -> dict[str, Any]:
         """Every version, newest first, with its status and content hash."""
         return {"versions": rules.list_versions(service_context())}
 
 
-@blp.route("/rules/versions/<int:version>")
+@blp.route(VERSION)
 class RuleVersion(MethodView):
     @require_roles("marketing")
+    @blp.no_query()
     @blp.response(200, rs.RulesVersion)
     def get(self, version: int) -> dict[str, Any]:
         """One version, with its files."""
         return rules.get_version(service_context(), version)
 
 
-@blp.route("/rules/versions/<int:version>/files/<name>")
+@blp.route(f"{VERSION}/files/<name>")
 class RuleVersionFile(MethodView):
     @require_roles("marketing")
+    @blp.no_query()
     @blp.response(200, description="The file exactly as activated.", content_type="text/plain")
     def get(self, version: int, name: str) -> Response:
         """One file of a version, byte for byte."""
@@ -130,10 +140,11 @@ class RuleVersionFile(MethodView):
         return Response(files[name], mimetype="text/plain")
 
 
-@blp.route("/rules/versions/<int:version>/cancel")
+@blp.route(f"{VERSION}/cancel")
 class CancelVersion(MethodView):
     @require_roles("marketing")
-    @blp.arguments(rq.RequiredReasonSchema(), as_kwargs=True)
+    @blp.no_query()
+    @blp.arguments(pr.RequiredReasonSchema(), as_kwargs=True)
     @blp.response(200, rs.RulesVersion)
     @blp.alt_response(409, schema=rs.Error, description="`change_refused`: not scheduled")
     def post(self, version: int, reason: str) -> dict[str, Any]:
@@ -144,6 +155,7 @@ class CancelVersion(MethodView):
 @blp.route("/rules/schedule")
 class Schedule(MethodView):
     @require_roles("marketing")
+    @blp.no_query()
     @blp.response(200, rs.Schedule)
     def get(self) -> dict[str, Any]:
         """Versions scheduled to take over later, soonest first."""
@@ -153,7 +165,8 @@ class Schedule(MethodView):
 @blp.route("/rules/rollback")
 class Rollback(MethodView):
     @require_roles("marketing")
-    @blp.arguments(rq.RollbackSchema(), as_kwargs=True)
+    @blp.no_query()
+    @blp.arguments(pr.RollbackSchema(), as_kwargs=True)
     @blp.response(201, rs.RulesVersion)
     @blp.alt_response(409, schema=rs.Error, description="`approval_required`")
     def post(self, version: int, reason: str) -> dict[str, Any]:
@@ -167,35 +180,35 @@ class Rollback(MethodView):
 @blp.route("/rules/diff")
 class Diff(MethodView):
     @require_roles("marketing")
-    @blp.arguments(rq.DiffQuerySchema(), location="query", as_kwargs=True)
-    @blp.response(200, rs.RulesDiff)
+    @blp.arguments(pr.DiffQuerySchema(), location="query", as_kwargs=True)
+    @blp.response(200, rs.VersionsDiff)
     def get(self, from_: str, to: str) -> dict[str, Any]:
         """Two versions (or a version and a draft) compared rule by rule, in plain words."""
         return workflow.diff_versions(service_context(), from_, to)
 
 
 def _draft_upload(schema: Any) -> dict[str, Any]:
-    """A draft's body: JSON, or a multipart form with one `files` part per file."""
+    """A draft's body: JSON, or a multipart form with one `files` part per file. A schema
+    error propagates, answered as a validation error naming each field."""
     if request.mimetype == "multipart/form-data":
+        try:
+            parts, form = request.files.getlist("files"), request.form
+        except RequestEntityTooLarge:
+            raise too_large() from None
         files: dict[str, str] = {}
-        for part in request.files.getlist("files"):
+        for part in parts:
             name = Path(part.filename or "").name
-            try:
-                files[name] = part.read().decode("utf-8")
-            except UnicodeDecodeError:
-                raise ValidationFailed.on_fields(
-                    {"files": [f"{name}: not UTF-8 text"]}) from None
+            text, problem = rules.decode_rule_file(name, part.read())
+            if problem is not None:  # with its line: nothing is stored
+                raise RulesInvalid("a rule file is not UTF-8 text; nothing was stored",
+                                   details={"problems": [str(problem)]})
+            files[name] = text or ""
         body: dict[str, Any] = {"files": files}
-        if "note" in request.form:
-            body["note"] = request.form["note"]
+        if "note" in form:
+            body["note"] = form["note"]
     else:
         body = request_json() or {}
-    try:
-        loaded: dict[str, Any] = schema.load(body)
-    except ValidationError as error:
-        raise ValidationFailed.on_fields(
-            {k: v if isinstance(v, list) else [str(v)]
-             for k, v in error.normalized_messages().items()}) from None
+    loaded: dict[str, Any] = schema.load(body)
     return loaded
 
 
@@ -212,16 +225,17 @@ DRAFT_BODY = {"requestBody": {"required": True, "content": {
 @blp.route("/rules/drafts")
 class Drafts(MethodView):
     @require_roles("marketing")
+    @blp.no_query()
     @blp.doc(**DRAFT_BODY)
     @blp.response(201, rs.RuleDraft)
     def post(self) -> dict[str, Any]:
         """Upload rule files as a draft (JSON, or a multipart form): checked at once, every
         problem with file, line and rule id, and stored with its author and note."""
-        body = _draft_upload(rq.DraftSchema())
+        body = _draft_upload(pr.DraftSchema())
         return workflow.create_draft(service_context(), body["files"], body["note"], actor())
 
     @require_roles("marketing")
-    @blp.arguments(rq.DraftQuerySchema(), location="query", as_kwargs=True)
+    @blp.arguments(pr.DraftQuerySchema(), location="query", as_kwargs=True)
     @blp.response(200, rs.Drafts)
     def get(self, status: str | None) -> dict[str, Any]:
         """Drafts, most recently changed first (optionally only those with one status)."""
@@ -231,6 +245,7 @@ class Drafts(MethodView):
 @blp.route("/rules/drafts/<draft_id>")
 class DraftResource(MethodView):
     @require_roles("marketing")
+    @blp.no_query()
     @blp.response(200, rs.RuleDraft)
     def get(self, draft_id: str) -> dict[str, Any]:
         """A draft: its state, problems, file names, and how it differs from the rules in
@@ -238,11 +253,12 @@ class DraftResource(MethodView):
         return workflow.get_draft(service_context(), draft_id)
 
     @require_roles("marketing")
+    @blp.no_query()
     @blp.doc(**DRAFT_BODY)
     @blp.response(200, rs.RuleDraft)
     def put(self, draft_id: str) -> dict[str, Any]:
         """Replace a draft's files (checked again); a submission or approval no longer holds."""
-        body = _draft_upload(rq.DraftReplaceSchema())
+        body = _draft_upload(pr.DraftReplaceSchema())
         return workflow.replace_draft(service_context(), draft_id, body["files"],
                                       body.get("note"), actor())
 
@@ -250,6 +266,7 @@ class DraftResource(MethodView):
 @blp.route("/rules/drafts/<draft_id>/files/<name>")
 class DraftFile(MethodView):
     @require_roles("marketing")
+    @blp.no_query()
     @blp.response(200, description="The file as uploaded.", content_type="text/plain")
     def get(self, draft_id: str, name: str) -> Response:
         """One file of a draft, as uploaded."""
@@ -260,7 +277,8 @@ class DraftFile(MethodView):
 @blp.route("/rules/drafts/<draft_id>/withdraw")
 class WithdrawDraft(MethodView):
     @require_roles("marketing")
-    @blp.arguments(rq.ReasonSchema(), as_kwargs=True, required=False)
+    @blp.no_query()
+    @blp.arguments(pr.ReasonSchema(), as_kwargs=True, required=False)
     @blp.response(200, rs.RuleDraft)
     def post(self, draft_id: str, reason: str | None = None) -> dict[str, Any]:
         """Withdraw a draft: it can no longer be submitted, approved or activated."""
@@ -270,7 +288,8 @@ class WithdrawDraft(MethodView):
 @blp.route("/rules/drafts/<draft_id>/submit")
 class SubmitDraft(MethodView):
     @require_roles("marketing")
-    @blp.arguments(rq.ReasonSchema(), as_kwargs=True, required=False)
+    @blp.no_query()
+    @blp.arguments(pr.ReasonSchema(), as_kwargs=True, required=False)
     @blp.response(200, rs.RuleDraft)
     def post(self, draft_id: str, reason: str | None = None) -> dict[str, Any]:
         """Ask for approval of a draft without problems."""
@@ -280,7 +299,8 @@ class SubmitDraft(MethodView):
 @blp.route("/rules/drafts/<draft_id>/approve")
 class ApproveDraft(MethodView):
     @require_roles("marketing_lead")
-    @blp.arguments(rq.ReasonSchema(), as_kwargs=True, required=False)
+    @blp.no_query()
+    @blp.arguments(pr.ReasonSchema(), as_kwargs=True, required=False)
     @blp.response(200, rs.RuleDraft)
     @blp.alt_response(403, schema=rs.Error, description="`own_change`")
     def post(self, draft_id: str, reason: str | None = None) -> dict[str, Any]:
@@ -292,7 +312,8 @@ class ApproveDraft(MethodView):
 @blp.route("/rules/drafts/<draft_id>/reject")
 class RejectDraft(MethodView):
     @require_roles("marketing_lead")
-    @blp.arguments(rq.RequiredReasonSchema(), as_kwargs=True)
+    @blp.no_query()
+    @blp.arguments(pr.RequiredReasonSchema(), as_kwargs=True)
     @blp.response(200, rs.RuleDraft)
     @blp.alt_response(403, schema=rs.Error, description="`own_change`")
     def post(self, draft_id: str, reason: str) -> dict[str, Any]:
@@ -304,7 +325,8 @@ class RejectDraft(MethodView):
 @blp.route("/rules/drafts/<draft_id>/activate")
 class ActivateDraft(MethodView):
     @require_roles("marketing")
-    @blp.arguments(rq.ActivateDraftSchema(), as_kwargs=True)
+    @blp.no_query()
+    @blp.arguments(pr.ActivateDraftSchema(), as_kwargs=True)
     @blp.response(201, rs.RulesVersion)
     @blp.alt_response(409, schema=rs.Error, description="`approval_required`, "
                                                         "`change_refused`")
@@ -317,7 +339,8 @@ class ActivateDraft(MethodView):
 @blp.route("/rules/drafts/<draft_id>/backtests")
 class DraftBacktests(MethodView):
     @require_roles("marketing")
-    @blp.arguments(rq.DraftBacktestSchema(), as_kwargs=True)
+    @blp.no_query()
+    @blp.arguments(pr.DraftBacktestSchema(), as_kwargs=True)
     @blp.response(200, rs.BacktestReport)
     @blp.alt_response(200, description="The report as a page with charts (format html).",
                       content_type="text/html", success=True)

@@ -21,8 +21,8 @@ blp = Blueprint("transactions", __name__, description="Purchases and returns fro
 @blp.route("/transactions")
 class Transactions(MethodView):
     @require_roles("pos")
-    @blp.arguments(rq.TransactionSchema(live=True))
     @blp.arguments(rq.DryRunQuerySchema(), location="query", as_kwargs=True)
+    @blp.arguments(rq.TransactionSchema(live=True))
     @blp.response(201, rs.TransactionOutcome, headers=REPLAY_DOC)
     @blp.alt_response(200, schema=rs.TransactionOutcome, description="Dry run: nothing recorded")
     @blp.alt_response(404, schema=rs.Error, description="`unknown_member`")

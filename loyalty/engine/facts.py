@@ -31,6 +31,27 @@ Plan = list[tuple[str, str, str, tuple[int, ...], AttributeDef | None]]
 LIST_FILLER = ""
 
 
+#: What every context fact holds besides the facts tested: k, f, id, sid and the line count.
+_CONTEXT_BASE = 5
+#: What every line fact holds besides the facts tested: k, f, line_idx, id, sid.
+_LINE_BASE = 5
+
+
+def fact_properties(compiled: CompiledSet) -> int:
+    """The most properties a context or line fact of this compiled set can hold."""
+    context = (_CONTEXT_BASE + compiled.groups + 2 * len(compiled.fields.line_rules)
+               + _planned(compiled, lines=False))
+    line = _LINE_BASE + compiled.line_groups + _planned(compiled, lines=True)
+    return max(context, line if compiled.fields.line_rules else 0)
+
+
+def _planned(compiled: CompiledSet, lines: bool) -> int:
+    """The properties the facts tested can take: a free-form attribute has a number form too,
+    and each prefix tested one more."""
+    return sum(1 + (ftype == "attribute" and attribute is None) + len(prefixes)
+               for _, _, ftype, prefixes, attribute in _plan(compiled, lines))
+
+
 def line_facts_for(compiled: CompiledSet, data: EvaluationInput) -> list[dict[str, Any]]:
     """One fact per purchase line, for the line rules; empty when the set has none."""
     if not compiled.fields.line_rules:

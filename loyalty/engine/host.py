@@ -23,6 +23,9 @@ import orjson
 from durable.engine import Host
 
 logger = logging.getLogger(__name__)
+#: The most properties one fact may hold: the engine counts them in a byte and, from the 255th
+#: on, silently matches nothing (measured with durable-rules 2.0.28).
+MAX_FACT_PROPERTIES = 254
 SID = "1"
 Hit = tuple[str, dict[str, Any]]
 
@@ -93,6 +96,14 @@ class Engine:
             self._registered = set()
         return self._host
 
+    def register(self, name: str, definition: dict[str, Any]) -> None:
+        """Load a compiled ruleset into this process's Host, if it is not there yet."""
+        with self._lock:
+            host = self._current()
+            if name not in self._registered:
+                host.set_rulesets({name: copy.deepcopy(definition)})
+                self._registered.add(name)
+
     def run(
         self,
         name: str,
@@ -129,6 +140,9 @@ class Engine:
             fact["id"] = f"e{next(self._ids)}"
             fact["sid"] = SID
             ids.add(fact["id"])
+            if len(fact) > MAX_FACT_PROPERTIES:  # the engine would match nothing, silently
+                raise EngineError(f"a fact of {len(fact)} properties: the engine holds at "
+                                  f"most {MAX_FACT_PROPERTIES}")
         host.collected = []
         asserted.extend(facts)
         _check(host.assert_facts(name, facts))

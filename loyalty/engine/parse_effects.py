@@ -19,6 +19,7 @@ from loyalty.domain.decisions import (
     RevokePrivilege,
     SetTier,
 )
+from loyalty.engine.limits import too_long
 from loyalty.engine.loader import key_line, line_of
 from loyalty.engine.parse_conditions import parse_condition
 from loyalty.engine.problems import Reporter, did_you_mean
@@ -51,14 +52,16 @@ MAX_BUDGET_POINTS = 1_000_000_000_000
 class _Params:
     """The settings of one effect (or limit), collecting every problem instead of the first."""
 
-    def __init__(self, params: dict[str, Any]) -> None:
+    def __init__(self, params: dict[str, Any], *, limits: bool = True) -> None:
         self.p = params
+        self.limits = limits
         self.errors: list[tuple[str, str]] = []
 
     def bad(self, key: str, message: str) -> None:
         self.errors.append((key, message))
 
-    def text(self, key: str, default: str | None = None) -> str:
+    def text(self, key: str, default: str | None = None, *, kind: str | None = None) -> str:
+        """A word or code; with `kind`, no longer than a name of that kind may be."""
         value = self.p.get(key, default)
         if value is None:
             self.bad(key, f"'{key}' is required")
@@ -69,6 +72,10 @@ class _Params:
             or (value == "" and default is None)
         ):
             self.bad(key, f"'{key}' must be a word or code, got {value!r}")
+            return ""
+        long = too_long(kind, str(value)) if kind is not None and self.limits else None
+        if long is not None:
+            self.bad(key, long)
             return ""
         return str(value)
 
@@ -156,7 +163,7 @@ def _parse_effect(item: Any, report: Reporter, line: int | None) -> EffectDef | 
                 f"unknown setting '{key}' for {name}" + did_you_mean(key, EFFECT_PARAMS[name]),
             )
             ok = False
-    p = _Params(params)
+    p = _Params(params, limits=report.limits)
     built = _build(name, p, report, line)
     for key, message in p.errors:
         report.add(key_line(params, key, line), f"{name}: {message}")
@@ -193,22 +200,23 @@ def _build(name: str, p: _Params, report: Reporter, line: int | None) -> EffectD
                 p.bad("benefit", f"benefit is bonus_points or points_multiplier, not '{benefit}'")
             value = p.number("value", MAX_POINTS)
         effect = IssueOffer(
-            p.text("offer"),
+            p.text("offer", kind="offer"),
             benefit,  # type: ignore[arg-type]
             value,
             p.whole("valid_days", None, 1, MAX_VALID_DAYS),
             p.text("description", ""),
         )
     elif name == "grant_privilege":
-        effect = GrantPrivilege(p.text("privilege"), p.optional("valid_days", MAX_VALID_DAYS))
+        effect = GrantPrivilege(p.text("privilege", kind="privilege"),
+                                p.optional("valid_days", MAX_VALID_DAYS))
     elif name == "revoke_privilege":
-        effect = RevokePrivilege(p.text("privilege"))
+        effect = RevokePrivilege(p.text("privilege", kind="privilege"))
     elif name == "set_tier":
         effect = SetTier(p.text("tier"))
     elif name in ("add_tag", "remove_tag"):
         effect = AddTag(p.text("tag")) if name == "add_tag" else RemoveTag(p.text("tag"))
     else:
-        effect = Notify(p.text("notification"), p.text("message", ""))
+        effect = Notify(p.text("notification", kind="notification"), p.text("message", ""))
     return EffectDef(effect, None, line)
 
 

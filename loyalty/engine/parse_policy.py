@@ -17,6 +17,7 @@ from loyalty.domain.policy import (
     TierLevel,
     VipPolicy,
 )
+from loyalty.engine.limits import too_long
 from loyalty.engine.loader import key_line, line_of
 from loyalty.engine.parse_effects import node_lines
 from loyalty.engine.parse_values import VALUE_KEYS, parse_events, parse_words
@@ -218,6 +219,9 @@ def _levels(node: Any, report: Reporter, line: int | None) -> tuple[TierLevel, .
         if not isinstance(tier, str) or not tier:
             report.add(key_line(item, "tier", at), "each tier level needs a 'tier' name")
             continue
+        if report.limits and too_long("tier", tier):
+            report.add(key_line(item, "tier", at), str(too_long("tier", tier)))
+            continue
         value = finite_number(threshold)
         if value is None or not 0 <= value <= MAX_MONEY:
             report.add(
@@ -273,6 +277,8 @@ def _reward(item: Any, report: Reporter, line: int | None) -> RewardDef | None:
     reward_id, name = item.get("id"), item.get("name")
     if not isinstance(reward_id, str) or not reward_id:
         report.add(key_line(item, "id", line), "every reward needs an 'id'")
+    elif report.limits and too_long("reward", reward_id):
+        report.add(key_line(item, "id", line), str(too_long("reward", reward_id)))
     if not isinstance(name, str) or not name:
         report.add(key_line(item, "name", line), "every reward needs a 'name'")
     numbers = {}

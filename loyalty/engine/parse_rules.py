@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from loyalty.engine.known_values import KnownValues
+from loyalty.engine.limits import too_long
 from loyalty.engine.loader import key_line, line_of
 from loyalty.engine.parse_conditions import parse_condition
 from loyalty.engine.parse_effects import node_lines, parse_effects, parse_limit
@@ -158,6 +159,8 @@ def _parse_rule(
     campaign = node.get("campaign")
     if campaign is not None and not isinstance(campaign, str):
         report.add(key_line(node, "campaign", line), "'campaign' must be a name")
+    elif campaign is not None and report.limits and too_long("campaign", campaign):
+        report.add(key_line(node, "campaign", line), str(too_long("campaign", campaign)))
     if len(report.problems) > before or rule_id is None or effects is None:
         return None
     return RuleDef(

@@ -8,6 +8,7 @@ from typing import Any
 
 from loyalty.domain.attributes import RAISED_EVENTS, TRANSACTION_EVENTS
 from loyalty.domain.policy import ATTRIBUTE_TYPES, AttributeDef, EventDef
+from loyalty.engine.limits import too_long
 from loyalty.engine.loader import key_line
 from loyalty.engine.parse_effects import node_lines
 from loyalty.engine.problems import Reporter, did_you_mean
@@ -17,6 +18,8 @@ VALUE_KEYS = ("channels", "stores", "events")
 EVENT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
 EVENT_KEYS = ("description", "attributes")
 ATTRIBUTE_KEYS = ("type", "values")
+#: The lists whose words name something the database keeps, and what they name.
+WORD_KINDS = {"channels": "channel", "stores": "store"}
 
 
 def parse_words(doc: Any, key: str, report: Reporter) -> tuple[str, ...] | None:
@@ -33,6 +36,8 @@ def parse_words(doc: Any, key: str, report: Reporter) -> tuple[str, ...] | None:
             report.add(at, f"{key}: each entry is a word or code, not {item!r}")
         elif str(item).casefold() in (word.casefold() for word in words):
             report.add(at, f"{key}: '{item}' appears twice")
+        elif key in WORD_KINDS and report.limits and too_long(WORD_KINDS[key], str(item)):
+            report.add(at, f"{key}: {too_long(WORD_KINDS[key], str(item))}")
         else:
             words.append(str(item))
     return tuple(words)
@@ -53,6 +58,8 @@ def parse_events(doc: Any, report: Reporter) -> tuple[EventDef, ...]:
         if not EVENT_NAME.match(name):
             report.add(at, f"event '{name}': use a lowercase name like service "
                            "(letters, digits and _)")
+        elif report.limits and too_long("event", name):
+            report.add(at, str(too_long("event", name)))
         elif name in RAISED_EVENTS:
             report.add(at, f"event '{name}' is raised by the service, which fixes its "
                            "attributes: leave it out of events")

@@ -19,7 +19,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 logger = logging.getLogger(__name__)
 MAX_PROBES_PER_CHILD = 100
@@ -32,10 +32,22 @@ class ProbeFailed(RuntimeError):
     """The probe child died, or did not answer in time."""
 
 
-class ProbeWorker:
-    """The parent's side: one child at a time, used under a lock."""
+class ChildWorker:
+    """The parent's side of a child answering one JSON line per JSON request line: one child
+    at a time, used under a lock, replaced after `max_uses` requests, after a fork, and when it
+    crashes or stops answering. A child may write lines with a `progress` key before its
+    answer; they go to the caller's `progress` callback."""
 
-    def __init__(self) -> None:
+    def __init__(self, command: str, *, max_uses: int = MAX_PROBES_PER_CHILD,
+                 timeout: float = TIMEOUT_SECONDS, env: dict[str, str] | None = None,
+                 idle_seconds: float | None = None) -> None:
+        self._command = command
+        self._max_uses = max_uses
+        self.timeout = timeout
+        self._env = env or {}
+        self._idle_seconds = idle_seconds  # a child unused this long is stopped
+        self._asked = 0
+        self._idle_timer: threading.Timer | None = None
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
         self._pid: int | None = None
@@ -43,34 +55,46 @@ class ProbeWorker:
         self._buffer = b""
         self.started = 0
 
-    def probe(
-        self,
-        name: str,
-        definition: dict[str, Any],
-        first: list[dict[str, Any]],
-        then: list[dict[str, Any]],
-    ) -> str | None:
-        """The engine's error text for this ruleset and probe facts, or None if it ran."""
-        request = json.dumps(
-            {"name": name, "definition": definition, "first": first, "then": then},
-            default=str,
-        ).encode()
+    def ask(self, request: dict[str, Any], *, attempts: int = 2,
+            progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+        """The child's answer to `request`; ProbeFailed when the last attempt's child died or
+        did not answer within `timeout` seconds (a fresh child is tried for each attempt)."""
+        line = json.dumps(request, default=str).encode()
         with self._lock:
-            for attempt in (1, 2):
+            for attempt in range(1, attempts + 1):
                 try:
-                    reply = self._ask(request)
+                    reply = self._ask(line, progress)
                 except (OSError, ProbeFailed, ValueError) as error:
                     self._stop()
-                    logger.warning("engine probe child failed (attempt %s): %s", attempt, error)
-                    if attempt == 2:
-                        return f"the engine failed while loading the rules ({error})"
+                    logger.warning("child %r failed (attempt %s): %s", self._command, attempt,
+                                   error)
+                    if attempt == attempts:
+                        raise ProbeFailed(str(error)) from error
                     continue
                 self._used += 1
-                if self._used >= MAX_PROBES_PER_CHILD:
+                if self._used >= self._max_uses:
                     self._stop()
-                error_text = reply.get("error")
-                return None if error_text is None else str(error_text)
-        return None  # unreachable: the loop returns
+                self._stop_when_idle()
+                return reply
+        raise ProbeFailed("no attempt was made")
+
+    def _stop_when_idle(self) -> None:
+        """Stop the child if nothing else is asked within `idle_seconds` (under the lock)."""
+        if self._idle_seconds is None:
+            return
+        self._asked += 1
+        asked = self._asked
+
+        def stop_if_unused() -> None:
+            with self._lock:
+                if self._asked == asked:
+                    self._stop()
+
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+        self._idle_timer = threading.Timer(self._idle_seconds, stop_if_unused)
+        self._idle_timer.daemon = True
+        self._idle_timer.start()
 
     @property
     def child_pid(self) -> int | None:
@@ -83,26 +107,31 @@ class ProbeWorker:
         with self._lock:
             self._stop()
 
-    def _ask(self, request: bytes) -> dict[str, Any]:
+    def _ask(self, request: bytes,
+             progress: Callable[[dict[str, Any]], None] | None) -> dict[str, Any]:
         proc = self._child()
         assert proc.stdin is not None
         proc.stdin.write(request + b"\n")
         proc.stdin.flush()
         assert proc.stdout is not None
-        line = self._read_line(proc.stdout)
-        reply = json.loads(line)
-        if not isinstance(reply, dict):
-            raise ProbeFailed(f"unexpected reply {line[:80]!r}")
-        return reply
+        while True:
+            line = self._read_line(proc)
+            reply = json.loads(line)
+            if not isinstance(reply, dict):
+                raise ProbeFailed(f"unexpected reply {line[:80]!r}")
+            if "progress" not in reply:
+                return reply
+            if progress is not None:
+                progress(reply)
 
     def _child(self) -> subprocess.Popen[bytes]:
         if self._pid != os.getpid():
             self._proc = None  # a forked copy: the child belongs to the parent process
         if self._proc is None or self._proc.poll() is not None:
-            env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            env = {**os.environ, **self._env, "PYTHONPATH": os.pathsep.join(
                 p for p in (_PACKAGE_ROOT, os.environ.get("PYTHONPATH", "")) if p)}
             self._proc = subprocess.Popen(
-                [sys.executable, "-c", CHILD_COMMAND],
+                [sys.executable, "-c", self._command],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 env=env,
@@ -113,15 +142,20 @@ class ProbeWorker:
             self.started += 1
         return self._proc
 
-    def _read_line(self, stream: IO[bytes]) -> bytes:
+    def _read_line(self, proc: subprocess.Popen[bytes]) -> bytes:
+        stream = proc.stdout
+        assert stream is not None
         with selectors.DefaultSelector() as selector:
             selector.register(stream, selectors.EVENT_READ)
             while b"\n" not in self._buffer:
-                if not selector.select(TIMEOUT_SECONDS):
-                    raise ProbeFailed(f"no answer within {TIMEOUT_SECONDS:.0f} s")
+                if not selector.select(self.timeout):
+                    raise ProbeFailed(f"no answer within {self.timeout:.0f} s")
                 chunk = os.read(stream.fileno(), 65536)
                 if not chunk:
-                    raise ProbeFailed("the probe process ended")
+                    status = proc.wait(timeout=5)
+                    how = (f"killed by signal {-status}" if status < 0
+                           else f"exit status {status}")
+                    raise ProbeFailed(f"the child process ended ({how})")
                 self._buffer += chunk
         line, _, self._buffer = self._buffer.partition(b"\n")
         return line
@@ -140,6 +174,36 @@ class ProbeWorker:
         finally:
             if proc.stdout is not None:
                 proc.stdout.close()
+
+
+class ProbeWorker(ChildWorker):
+    """The child that loads compiled rulesets into a scratch engine (`main` below). Inside a
+    process that is itself a scratch child (`in_process`), rulesets are probed right there."""
+
+    in_process = False
+
+    def __init__(self) -> None:
+        super().__init__(CHILD_COMMAND)
+
+    def probe(
+        self,
+        name: str,
+        definition: dict[str, Any],
+        first: list[dict[str, Any]],
+        then: list[dict[str, Any]],
+    ) -> str | None:
+        """The engine's error text for this ruleset and probe facts, or None if it ran."""
+        if self.in_process:
+            from loyalty.engine.host import probe
+
+            return probe(name, definition, first, _constant(then))
+        try:
+            reply = self.ask({"name": name, "definition": definition, "first": first,
+                              "then": then})
+        except ProbeFailed as error:
+            return f"the engine failed while loading the rules ({error})"
+        error_text = reply.get("error")
+        return None if error_text is None else str(error_text)
 
 
 WORKER = ProbeWorker()

@@ -46,6 +46,9 @@ class Reporter:
     declared: list[str] = field(default_factory=list)
     known: KnownValues | None = None
     events: tuple[str, ...] = ()
+    #: whether the limits on new sets apply (name lengths); a stored version is read without
+    #: them, as it was activated
+    limits: bool = True
 
     def add(self, line: int | None, message: str) -> None:
         """Record one problem at a line of the current file."""

@@ -25,9 +25,10 @@ from loyalty.engine.compiler import (
     compile_event,
     count_groups,
 )
-from loyalty.engine.facts import context_fact, line_facts_for
-from loyalty.engine.host import ENGINE, Hit
+from loyalty.engine.facts import context_fact, fact_properties, line_facts_for
+from loyalty.engine.host import ENGINE, MAX_FACT_PROPERTIES, Hit
 from loyalty.engine.known_values import KnownValues
+from loyalty.engine.limits import FOLDER, MAX_RULES, screen_files
 from loyalty.engine.loader import load_yaml, rules_content_hash
 from loyalty.engine.parse_policy import parse_program, parse_rewards
 from loyalty.engine.parse_rules import parse_ruleset
@@ -36,7 +37,6 @@ from loyalty.engine.problems import Problem, Reporter, did_you_mean
 from loyalty.engine.syntax import RuleDef, compares
 
 logger = logging.getLogger(__name__)
-FOLDER = "(rule folder)"
 POLICY_FILES = ("program", "rewards")
 MAX_CACHED_PROBES = 4096
 _validated: OrderedDict[str, str | None] = OrderedDict()
@@ -54,27 +54,35 @@ class Analysis:
 
 
 def analyse(files: Mapping[str, str], version: str = "check", *,
-            ignore_windows: bool = False) -> Analysis:
+            ignore_windows: bool = False, stored: bool = False) -> Analysis:
     """Read, check and compile a set of rule files, collecting every problem; with
-    `ignore_windows` every rule is compiled as if its from/until dates were not there."""
+    `ignore_windows` every rule is compiled as if its from/until dates were not there. A
+    `stored` version (activated already) is read without the limits on new sets (sizes, rule
+    count, nesting, name lengths, what the engine holds), as it was when it was activated:
+    a limit added later must not stop the version in force."""
     result = Analysis()
+    limits = not stored
+    if limits:
+        result.problems.extend(screen_files(files))
+    if result.problems:  # too large to read, or text that is not text: nothing else is read
+        return result
     result.problems.extend(_missing_files(files))
     docs: dict[str, object] = {}
     unreadable: set[str] = set()
     for name in sorted(files):
-        report = Reporter(name)
+        report = Reporter(name, limits=limits)
         docs[name] = load_yaml(files[name], report)
         if report.problems:
             unreadable.add(name)
         result.problems.extend(report.problems)
-    result.policy = _policy(docs, result.problems)
+    result.policy = _policy(docs, result.problems, limits=limits)
     known = KnownValues(result.policy)
     rulesets: dict[str, str] = {}
     declared: set[str] = set()
     for name, doc in docs.items():
         if PurePath(name).stem in POLICY_FILES or name in unreadable:
             continue
-        report = Reporter(name, known=known)
+        report = Reporter(name, known=known, limits=limits)
         ruleset, rules = parse_ruleset(doc, report)
         if ruleset and ruleset in rulesets:
             report.add(1, f"ruleset name '{ruleset}' is already used by {rulesets[ruleset]}")
@@ -83,11 +91,13 @@ def analyse(files: Mapping[str, str], version: str = "check", *,
         result.rules.extend(rules)
         declared.update(report.declared)
         result.problems.extend(report.problems)
+    if limits:
+        result.problems.extend(_too_many(result.rules))
     result.problems.extend(_cross_check(result.rules, result.policy, declared))
     if ignore_windows:
         result.rules = [replace(rule, valid_from=None, valid_until=None)
                         for rule in result.rules]
-    _compile(result, version)
+    _compile(result, version, limits=limits)
     return result
 
 
@@ -99,12 +109,13 @@ def program_policy(files: Mapping[str, str]) -> ProgramPolicy:
     return _policy(docs, [])
 
 
-def _policy(docs: Mapping[str, object], problems: list[Problem]) -> ProgramPolicy:
+def _policy(docs: Mapping[str, object], problems: list[Problem], *,
+            limits: bool = True) -> ProgramPolicy:
     """The programme (program.yaml) with its catalogue (rewards.yaml), read before the rules."""
     policy = ProgramPolicy()
     rewards: tuple[RewardDef, ...] = ()
     for name, doc in docs.items():
-        report = Reporter(name)
+        report = Reporter(name, limits=limits)
         stem = PurePath(name).stem
         if stem == "program":
             policy = parse_program(doc, report)
@@ -129,6 +140,16 @@ def _missing_files(files: Mapping[str, str]) -> list[Problem]:
                     "earning.yaml")
         )
     return problems
+
+
+def _too_many(rules: list[RuleDef]) -> list[Problem]:
+    """A set holds at most MAX_RULES rules: the first one past it is the problem."""
+    if len(rules) <= MAX_RULES:
+        return []
+    extra = rules[MAX_RULES]
+    return [Problem(extra.file, extra.line, extra.id,
+                    f"too many rules: the set has {len(rules):,}, at most {MAX_RULES:,} "
+                    "(files are read in name order; this is the first one past the limit)")]
 
 
 def _cross_check(rules: list[RuleDef], policy: ProgramPolicy, declared: set[str]) -> list[Problem]:
@@ -205,7 +226,7 @@ def _offers_presented(rules: list[RuleDef]) -> list[Problem]:
     return problems
 
 
-def _compile(result: Analysis, version: str) -> None:
+def _compile(result: Analysis, version: str, *, limits: bool = True) -> None:
     by_event: dict[str, list[RuleDef]] = {}
     for rule in sorted(result.rules, key=lambda r: r.sort_key):
         for event in rule.events:
@@ -214,6 +235,16 @@ def _compile(result: Analysis, version: str) -> None:
     for event, rules in sorted(by_event.items()):
         compiled = compile_event(event, rules, version, event_def(result.policy, event))
         result.problems.extend(_too_complex(compiled, too_complex))
+        properties = fact_properties(compiled)
+        if limits and properties > MAX_FACT_PROPERTIES:
+            last = rules[-1]
+            result.problems.append(Problem(
+                last.file, last.line, last.id,
+                f"the rules reacting to '{event}' events test too much for the engine: an "
+                f"evaluation would carry {properties} values, at most {MAX_FACT_PROPERTIES} "
+                "(each rule testing lines counts twice); remove or merge rules, or test one "
+                "fact against a list with 'in'"))
+            continue
         size = len(rules) + len(compiled.fields.line_rules)
         if size > MAX_RULES_PER_RULESET:
             last = rules[-1]
@@ -302,9 +333,10 @@ def check_rules(files: Mapping[str, str]) -> list[Problem]:
 
 
 def build_rulebook(files: Mapping[str, str], version: str, *,
-                   ignore_windows: bool = False) -> CompiledRuleBook:
-    """Check and compile a set of rule files; RulesInvalid lists every problem if any."""
-    result = analyse(files, version, ignore_windows=ignore_windows)
+                   ignore_windows: bool = False, stored: bool = False) -> CompiledRuleBook:
+    """Check and compile a set of rule files; RulesInvalid lists every problem if any. A
+    `stored` version is read without the limits on new sets (see `analyse`)."""
+    result = analyse(files, version, ignore_windows=ignore_windows, stored=stored)
     if result.problems:
         raise RulesInvalid(
             f"{len(result.problems)} problem(s) in the rule files",
@@ -322,6 +354,12 @@ class CompiledRuleBook:
         self._policy = analysis.policy
         self._compiled = analysis.compiled
         self.rules: tuple[RuleDef, ...] = tuple(sorted(analysis.rules, key=lambda r: r.sort_key))
+
+    def warm(self) -> None:
+        """Register the compiled rulesets with this process's engine now, so that the first
+        evaluation of each does not."""
+        for compiled in self._compiled.values():
+            ENGINE.register(compiled.name, compiled.definition)
 
     @property
     def policy(self) -> ProgramPolicy:

@@ -45,6 +45,7 @@ from loyalty.domain.ledger import ADJUSTMENT_RULE, CLAWBACK_RULE, Account, Sourc
 from loyalty.domain.model import EvaluationInput, Line, Member, MemberStats, Occurrence
 from loyalty.domain.policy import RewardDef, TierLadder
 from loyalty.domain.tiers import next_review
+from loyalty.observability import metrics
 from loyalty.services.limits import MAX_AWARD, budget_key, capped_points, period_key
 from loyalty.services.timing import expiry_for, iso
 
@@ -240,7 +241,8 @@ class Decider:
     def run(self, stats: MemberStats) -> Changes:
         occ, book, changes = self.occ, self.book, self.changes
         out = changes.outcome
-        decisions = book.evaluate(EvaluationInput(occ, self.member, stats, occ.occurred_at))
+        with metrics.rule_evaluation(occ.kind if occ.kind in TRANSACTIONS else "event"):
+            decisions = book.evaluate(EvaluationInput(occ, self.member, stats, occ.occurred_at))
         decisions, points = self.within_limits(decisions)
         parts: list[tuple[int, str, Source]] = []
         views: list[dict[str, Any]] = []

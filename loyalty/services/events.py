@@ -8,6 +8,7 @@ from typing import Any
 from loyalty.domain.commands import RecordEvent
 from loyalty.domain.decisions import RuleBook
 from loyalty.domain.model import Occurrence
+from loyalty.observability import metrics
 from loyalty.services.context import Recorded, ServiceContext
 from loyalty.services.decide import Outcome, process
 from loyalty.services.idempotent import run_idempotent
@@ -30,8 +31,12 @@ def record_event(ctx: ServiceContext, cmd: RecordEvent, *, dry_run: bool = False
         body["type"] = cmd.type
         return 201, body
 
-    return run_idempotent(ctx, scope="event", key=cmd.event_id, fingerprint=cmd.fingerprint,
-                          member_id=cmd.member_id, work=run, dry_run=dry_run)
+    recorded = run_idempotent(ctx, scope="event", key=cmd.event_id,
+                              fingerprint=cmd.fingerprint, member_id=cmd.member_id, work=run,
+                              dry_run=dry_run)
+    if not dry_run and not recorded.replayed:
+        metrics.event_recorded(recorded.body["points"])
+    return recorded
 
 
 def react(ctx: ServiceContext, book: RuleBook, uow: SqlUnitOfWork, member: Any,

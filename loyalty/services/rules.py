@@ -20,6 +20,7 @@ from loyalty.domain.errors import (
     ValidationFailed,
 )
 from loyalty.domain.model import EvaluationInput, Occurrence
+from loyalty.engine.loader import decode_rule_file as decode_rule_file  # the API's upload
 from loyalty.services.audit import Actor, require_reason
 from loyalty.services.context import ServiceContext
 from loyalty.services.decide import decision_view
@@ -29,11 +30,14 @@ from loyalty.services.occurrences import event_occurrence, purchase_occurrence
 from loyalty.services.versions import (
     Timeline,
     activate_files,
-    check_files,
+    prepare_ahead,
     refuse,
     require_approval_ok,
+    require_storable,
+    require_valid,
     version_view,
 )
+from loyalty.services.versions import check_files as check_files  # the API's check
 from loyalty.store.uow import run_with_retry
 
 log = logging.getLogger(__name__)
@@ -48,7 +52,12 @@ def activate(ctx: ServiceContext, files: Mapping[str, str] | None, activated_by:
     actor = activated_by if isinstance(activated_by, Actor) else Actor(activated_by, "cli")
     why = require_reason(reason, "an activation")
     files = dict(files) if files is not None else rule_engine.read_rule_dir(ctx.settings.rules_dir)
+    require_storable(files)
     content_hash = rule_engine.rules_content_hash(files)
+    # checked, rehearsed and compiled before the transaction, which then finds them done
+    require_valid(files, at or ctx.clock())
+    with ctx.uow(read_only=True) as uow:
+        prepare_ahead(uow, files, ctx.rules.prepare, at or ctx.clock())
 
     def attempt() -> dict[str, Any]:
         with ctx.uow() as uow:
@@ -57,7 +66,7 @@ def activate(ctx: ServiceContext, files: Mapping[str, str] | None, activated_by:
             require_approval_ok(uow, now, draft=draft)
             result = activate_files(uow, files, actor, reason=why, now=now, effective_at=at,
                                     draft_id=None if draft is None else draft.draft_id,
-                                    settings=ctx.settings)
+                                    settings=ctx.settings, prepare=ctx.rules.prepare)
             uow.commit()
         return result
 
@@ -95,8 +104,8 @@ def get_version(ctx: ServiceContext, version: int) -> dict[str, Any]:
 def rule_book(ctx: ServiceContext | None, *, version: int | None = None,
               files: Mapping[str, str] | None = None) -> RuleBook:
     """Candidate `files` (checked first), else a stored `version`, else the rules in force."""
-    if files is not None:
-        problems = check_files(files)
+    if files is not None:  # checked, not rehearsed: nothing is activated
+        problems = [str(problem) for problem in rule_engine.check_rules(files)]
         if problems:
             raise RulesInvalid(f"{len(problems)} problem(s) in the candidate rule files",
                                details={"problems": problems})

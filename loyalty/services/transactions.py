@@ -7,6 +7,7 @@ from typing import Any
 
 from loyalty.domain.commands import RecordTransaction
 from loyalty.domain.decisions import RuleBook
+from loyalty.observability import metrics
 from loyalty.services.context import Recorded, ServiceContext
 from loyalty.services.decide import Changes, process
 from loyalty.services.idempotent import run_idempotent
@@ -27,9 +28,12 @@ def record_transaction(ctx: ServiceContext, cmd: RecordTransaction, *,
         book = ctx.deciding(uow, now, preview=cmd.occurred_at if dry_run else None)
         return 201, work(book, uow, member, cmd, now)
 
-    return run_idempotent(ctx, scope="transaction", key=cmd.transaction_id,
-                          fingerprint=cmd.fingerprint, member_id=cmd.member_id, work=run,
-                          dry_run=dry_run)
+    recorded = run_idempotent(ctx, scope="transaction", key=cmd.transaction_id,
+                              fingerprint=cmd.fingerprint, member_id=cmd.member_id, work=run,
+                              dry_run=dry_run)
+    if not dry_run and not recorded.replayed:
+        metrics.transaction_recorded(cmd.type, recorded.body["points"])
+    return recorded
 
 
 def _purchase(book: RuleBook, uow: SqlUnitOfWork, member: Any, cmd: RecordTransaction,

@@ -6,7 +6,9 @@ starts with the bundled rules. Every change is in the audit log, with who, why a
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +18,7 @@ from sqlalchemy import Engine
 
 from loyalty import engine as rule_engine
 from loyalty.config import Settings
+from loyalty.domain.decisions import RuleBook
 from loyalty.domain.errors import (
     ApprovalRequired,
     ChangeRefused,
@@ -23,10 +26,13 @@ from loyalty.domain.errors import (
     UnknownRulesVersion,
     ValidationFailed,
 )
+from loyalty.engine import Problem
+from loyalty.engine.limits import screen_files
 from loyalty.services import audit
 from loyalty.services.audit import SYSTEM, Actor
 from loyalty.services.context import ServiceContext, utcnow
-from loyalty.services.rule_diff import diff_files
+from loyalty.services.rehearsal import rehearse
+from loyalty.services.rule_diff import RuleDiff, diff_files
 from loyalty.services.timing import iso
 from loyalty.store.uow import SqlUnitOfWork, run_with_retry
 
@@ -37,9 +43,41 @@ log = logging.getLogger(__name__)
 SCHEDULE_MARGIN = timedelta(seconds=1)
 
 
-def check_files(files: Mapping[str, str]) -> list[str]:
-    """Every problem of a candidate rule set, as text; empty when it is valid."""
-    return [str(problem) for problem in rule_engine.check_rules(files)]
+#: Diffs kept, by the contents compared: an activation's is computed before its transaction.
+MAX_DIFFS = 8
+_diffs: OrderedDict[tuple[str, str], RuleDiff] = OrderedDict()
+_diffs_lock = threading.Lock()
+Prepare = Callable[[Mapping[str, str], str], RuleBook]
+
+
+def check_problems(files: Mapping[str, str], at: datetime | None = None) -> list[Problem]:
+    """Every problem of a candidate rule set; empty when it is valid. The files are screened
+    (sizes, text) here, then checked (syntax, values, the engine) and, when nothing is wrong,
+    rehearsed in force from `at` (default: now) in a child process: what the till and the
+    sweep do, run on them in a scratch service (services/rehearsal.py)."""
+    return screen_files(files) or rehearse(files, at)
+
+
+def check_files(files: Mapping[str, str], at: datetime | None = None) -> list[str]:
+    """Every problem of a candidate rule set, as text (see `check_problems`)."""
+    return [str(problem) for problem in check_problems(files, at)]
+
+
+def require_valid(files: Mapping[str, str], at: datetime | None = None) -> None:
+    """Refuse (RulesInvalid, every problem listed) a set with problems: nothing is activated."""
+    problems = check_files(files, at)
+    if problems:
+        raise RulesInvalid(f"{len(problems)} problem(s) in the rule files; nothing was activated",
+                           details={"problems": problems})
+
+
+def require_storable(files: Mapping[str, str]) -> None:
+    """Refuse (RulesInvalid) a set too large to keep, or with text that cannot be stored: such
+    a set is not kept even as a draft."""
+    problems = screen_files(files)
+    if problems:
+        raise RulesInvalid(f"{len(problems)} problem(s) in the rule files; nothing was stored",
+                           details={"problems": [str(problem) for problem in problems]})
 
 
 @dataclass(frozen=True)
@@ -155,29 +193,58 @@ def activate_files(uow: SqlUnitOfWork, files: Mapping[str, str], actor: Actor | 
                    reason: str, now: datetime | None = None,
                    effective_at: datetime | None = None, draft_id: str | None = None,
                    restores: int | None = None, settings: Settings | None = None,
-                   ) -> dict[str, Any]:
+                   prepare: Prepare | None = None) -> dict[str, Any]:
     """Store a checked set of files as the next version, in force now or from `effective_at`;
-    files equal to the version that would be in force then make no new one. The caller has
-    settled who may do this (approval); the audit record is written here."""
+    files equal to the version that would be in force then make no new one. The files are
+    checked and rehearsed first (a set with problems is refused, RulesInvalid); callers do that
+    before their transaction (`require_valid`), so that here it is remembered, not redone.
+    `prepare` compiles the new version (the rule books' `prepare`, which keeps the book for the
+    process). The caller has settled who may do this (approval); the audit record is written
+    here."""
     request = Activation(files, actor if isinstance(actor, Actor) else Actor(actor, "system"),
                          reason, now or utcnow(), effective_at, draft_id, restores)
-    return _activate(uow, request, settings or Settings())
+    return _activate(uow, request, settings or Settings(), prepare)
 
 
-def _activate(uow: SqlUnitOfWork, request: Activation, settings: Settings) -> dict[str, Any]:
+def prepare_ahead(uow: SqlUnitOfWork, files: Mapping[str, str], prepare: Prepare | None,
+                  at: datetime) -> None:
+    """Compile `files` as the version number an activation would give them now, and their
+    diff against the version in force at `at`, so that the activation's transaction (which
+    holds SQLite's writers back) finds both done."""
+    if prepare is not None:
+        prepare(files, str((uow.programme.latest_rule_version_number() or 0) + 1))
+    diff_for(_files(uow, Timeline(uow).in_force(at)), files)
+
+
+def diff_for(old: Mapping[str, str], new: Mapping[str, str]) -> RuleDiff:
+    """The diff of two sets, kept for the next caller asking the same (a large set takes
+    seconds to compare)."""
+    key = (rule_engine.rules_content_hash(old), rule_engine.rules_content_hash(new))
+    with _diffs_lock:
+        found = _diffs.get(key)
+    if found is None:
+        found = diff_files(old, new)
+        with _diffs_lock:
+            _diffs[key] = found
+            while len(_diffs) > MAX_DIFFS:
+                _diffs.popitem(last=False)
+    return found
+
+
+def _activate(uow: SqlUnitOfWork, request: Activation, settings: Settings,
+              prepare: Prepare | None = None) -> dict[str, Any]:
     files = dict(request.files)
-    problems = check_files(files)
-    if problems:
-        raise RulesInvalid(f"{len(problems)} problem(s) in the rule files; nothing was activated",
-                           details={"problems": problems})
+    require_valid(files, request.effective_at or request.now)
     uow.programme.lock_rule_versions()
     timeline = Timeline(uow)
     now = request.now
     if request.effective_at is not None and request.effective_at < now + minimum_lead(settings):
         seconds = minimum_lead(settings).total_seconds()
         raise ValidationFailed.on_fields({"at": [
-            f"A scheduled start must be at least {seconds:g} seconds ahead, so that every "
-            "till switches at that instant; to start now, activate without a time."]})
+            f"A scheduled start must be at least {seconds:g} seconds ahead of the moment the "
+            "checked rules are stored (checking and rehearsing a new set takes a second or "
+            "two before that), so that every till switches at that instant; to start now, "
+            "activate without a time."]})
     when = request.effective_at or now
     before = timeline.in_force(when)
     content_hash = rule_engine.rules_content_hash(files)
@@ -191,7 +258,7 @@ def _activate(uow: SqlUnitOfWork, request: Activation, settings: Settings) -> di
         if start is not None and start > when:  # a clock behind the one that activated it
             when = start
     version = (timeline.latest or 0) + 1
-    rule_engine.build_rulebook(files, str(version))  # compiles and probes in the engine
+    (prepare or rule_engine.build_rulebook)(files, str(version))  # compiles, probes
     values = {"version": version, "content_hash": content_hash, "files": files,
               "activated_at": now, "activated_by": request.actor.name, "effective_at": when,
               "reason": request.reason, "draft_id": request.draft_id,
@@ -200,7 +267,7 @@ def _activate(uow: SqlUnitOfWork, request: Activation, settings: Settings) -> di
     if request.draft_id is not None:  # the draft became this version
         uow.workflow.update_draft(request.draft_id, version=version, updated_at=now,
                                   status="scheduled" if request.effective_at else "activated")
-    change = diff_files(_files(uow, before), files)
+    change = diff_for(_files(uow, before), files)
     action = ("rules.rolled_back" if request.restores is not None
               else "rules.scheduled" if request.effective_at is not None else "rules.activated")
     audit.record(uow, request.actor, action, now, subject=f"version {version}",
@@ -245,13 +312,13 @@ def cancel(uow: SqlUnitOfWork, version: int, actor: Actor, reason: str,
 
 
 def rollback(uow: SqlUnitOfWork, version: int, actor: Actor, reason: str, now: datetime,
-             settings: Settings) -> dict[str, Any]:
+             settings: Settings, prepare: Prepare | None = None) -> dict[str, Any]:
     """Make version `version`'s exact content the rules in force, as a new version."""
     row = uow.programme.rule_version(version)
     if row is None:
         raise UnknownRulesVersion(f"no rules version {version}", details={"version": version})
     return _activate(uow, Activation(dict(row.files), actor, reason, now, restores=version),
-                     settings)
+                     settings, prepare)
 
 
 def refuse(ctx: ServiceContext, actor: Actor, what: str, error: ChangeRefused) -> None:
@@ -260,17 +327,18 @@ def refuse(ctx: ServiceContext, actor: Actor, what: str, error: ChangeRefused) -
                        details={"code": error.code, **error.details})
 
 
-def bootstrap(engine: Engine, settings: Settings) -> None:
+def bootstrap(engine: Engine, settings: Settings, *, prepare: Prepare | None = None) -> None:
     """On a database with no rules yet, activate the bundled rules directory."""
     if not Path(settings.rules_dir).is_dir():
         return
     files = rule_engine.read_rule_dir(settings.rules_dir)
+    require_valid(files)  # before the transaction: the rehearsal takes a second or so
 
     def attempt() -> None:
         with SqlUnitOfWork(engine) as uow:
             if uow.programme.latest_rule_version_number() is None:
                 activate_files(uow, files, SYSTEM, reason="the bundled rules, on first start",
-                               settings=settings)
+                               settings=settings, prepare=prepare)
                 uow.commit()
 
     run_with_retry(attempt, retries=settings.max_retries)

@@ -29,7 +29,9 @@ from loyalty.services.versions import (
     activate_files,
     approval_required,
     check_files,
+    prepare_ahead,
     refuse,
+    require_storable,
     version_view,
 )
 from loyalty.services.versions import cancel as cancel_version
@@ -100,7 +102,8 @@ def create_draft(ctx: ServiceContext, files: Mapping[str, str], note: str,
     """Store a set of rule files as a draft with its author and note, checked at once: every
     problem with file, line and rule id. A draft with problems is kept too, to be fixed."""
     files = _files(files)
-    problems = check_files(files)
+    require_storable(files)
+    problems = check_files(files, ctx.clock())
     draft_id = f"d-{secrets.token_hex(4)}"
 
     def work(uow: SqlUnitOfWork, now: datetime) -> dict[str, Any]:
@@ -127,7 +130,8 @@ def replace_draft(ctx: ServiceContext, draft_id: str, files: Mapping[str, str],
     """Replace a draft's files (and note), checked again; an approval or a submission no
     longer holds for the new files: the draft is a draft again."""
     files = _files(files)
-    problems = check_files(files)
+    require_storable(files)
+    problems = check_files(files, ctx.clock())
 
     def work(uow: SqlUnitOfWork, now: datetime) -> dict[str, Any]:
         row = _draft(uow, draft_id)
@@ -273,6 +277,7 @@ def activate_draft(ctx: ServiceContext, draft_id: str, actor: Actor, reason: str
     """Make a checked draft the rules in force now, or from the instant `at` at every till.
     When the rules in force ask for approval, only an approved draft."""
     why = require_reason(reason, "an activation")
+    _ahead(ctx, draft_files(ctx, draft_id), at)
 
     def work(uow: SqlUnitOfWork, now: datetime) -> dict[str, Any]:
         row = _draft(uow, draft_id)
@@ -291,7 +296,8 @@ def activate_draft(ctx: ServiceContext, draft_id: str, actor: Actor, reason: str
                 "who did not write it approve it", details={"draft_id": draft_id})
         in_force = Timeline(uow).in_force(now)
         result = activate_files(uow, dict(row.files), actor, reason=why, now=now,
-                                effective_at=at, draft_id=draft_id, settings=ctx.settings)
+                                effective_at=at, draft_id=draft_id, settings=ctx.settings,
+                                prepare=ctx.rules.prepare)
         if row.based_on is not None and in_force is not None and row.based_on != in_force:
             result.setdefault("warnings", []).append(
                 f"the draft was written against version {row.based_on}; version {in_force} "
@@ -302,6 +308,14 @@ def activate_draft(ctx: ServiceContext, draft_id: str, actor: Actor, reason: str
     result: dict[str, Any] = _run(ctx, actor, f"draft {draft_id}", work)
     ctx.rules.invalidate()
     return result
+
+
+def _ahead(ctx: ServiceContext, files: dict[str, str], at: datetime | None) -> None:
+    """Check, rehearse and compile a set before the activation's transaction, which then finds
+    that done (a set with problems is refused in the transaction, as its state says)."""
+    if not check_files(files, at or ctx.clock()):
+        with ctx.uow(read_only=True) as uow:
+            prepare_ahead(uow, files, ctx.rules.prepare, at or ctx.clock())
 
 
 def cancel(ctx: ServiceContext, version: int, actor: Actor, reason: str | None,
@@ -330,12 +344,17 @@ def rollback(ctx: ServiceContext, version: int, actor: Actor, role: str,
     the same content hash. Where the programme asks for approval, a marketing lead or an
     administrator rolls back (the content was approved once already)."""
     why = require_reason(reason, "a rollback")
+    with ctx.uow(read_only=True) as uow:
+        stored = uow.programme.rule_version(version)
+    if stored is not None:
+        _ahead(ctx, dict(stored.files), None)
 
     def work(uow: SqlUnitOfWork, now: datetime) -> dict[str, Any]:
         if role not in APPROVERS and approval_required(uow, Timeline(uow), now):
             raise ApprovalRequired("the rules in force require approval: a marketing lead or "
                                    "an administrator rolls back", details={"role": role})
-        return rollback_version(uow, version, actor, why, now, ctx.settings)
+        return rollback_version(uow, version, actor, why, now, ctx.settings,
+                                prepare=ctx.rules.prepare)
 
     result: dict[str, Any] = _run(ctx, actor, f"version {version}", work)
     ctx.rules.invalidate()

@@ -1,7 +1,9 @@
-"""Database engines: SQLite made safe for several writers, PostgreSQL as it comes."""
+"""Database engines: SQLite made safe for several writers, PostgreSQL with timeouts and
+connections checked before use; neither keeps a connection an outage has left unfit."""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
@@ -14,6 +16,8 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.pool import StaticPool
+
+from loyalty.store.outage import DatabaseUnavailable, drop_poisoned_connections
 
 log = logging.getLogger(__name__)
 
@@ -40,30 +44,72 @@ os.register_at_fork(before=lambda: _outside_sqlite.acquire(),
 
 
 def make_engine(url: str, *, pool_size: int = 5, echo: bool = False,
-                background_checkpoints: bool = False) -> Engine:
+                background_checkpoints: bool = False, connect_timeout: int | None = None,
+                statement_timeout: float | None = None) -> Engine:
     """Create the engine for `url`; SQLite gets WAL, a busy timeout and BEGIN IMMEDIATE writes.
 
     `background_checkpoints` (for a serving process) moves a SQLite file database's WAL
-    checkpoints out of the requests into a thread of their own.
+    checkpoints out of the requests into a thread of their own. `connect_timeout` and
+    `statement_timeout` (seconds; None: no limit of ours) bound how long PostgreSQL may take to
+    accept a connection and to answer a statement (a server that does not answer at all is
+    given up a little later); on SQLite the statement timeout is how long a writer waits for a
+    lock held by another program. Every pooled PostgreSQL connection is checked before use,
+    and a connection an error has left unfit is dropped, so that after an outage no request
+    gets a dead connection.
     """
     if url.startswith("sqlite"):
-        return _sqlite_engine(url, echo=echo, background_checkpoints=background_checkpoints)
-    return create_engine(
-        url,
-        echo=echo,
-        pool_size=pool_size,
-        max_overflow=pool_size,
-        pool_pre_ping=False,
-        future=True,
-    )
+        engine = _sqlite_engine(url, echo=echo, background_checkpoints=background_checkpoints,
+                                busy_timeout=statement_timeout)
+    else:
+        engine = create_engine(
+            url,
+            echo=echo,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,
+            pool_timeout=30.0 if statement_timeout is None else statement_timeout,
+            future=True,
+        )
+        if engine.dialect.driver == "psycopg":
+            _with_timeouts(engine, connect_timeout, statement_timeout)
+    drop_poisoned_connections(engine)
+    return engine
 
 
-def _sqlite_engine(url: str, *, echo: bool, background_checkpoints: bool) -> Engine:
+def _with_timeouts(engine: Engine, connect_timeout: int | None,
+                   statement_timeout: float | None) -> None:
+    from loyalty.store import postgres
+
+    @event.listens_for(engine, "do_connect")
+    def _connect(_dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        return postgres.connect(cargs, cparams, connect_timeout=connect_timeout,
+                                statement_timeout=statement_timeout)
+
+
+#: Seconds a SQLite writer waits for a lock held by another program, unless told otherwise.
+SQLITE_BUSY_SECONDS = 30.0
+
+
+def create_private(path: str) -> None:
+    """Create a SQLite database file readable by its owner only (0600) before SQLite would
+    create it with the umask's mode; its -wal and -shm files take the file's mode. A file that
+    exists keeps its mode; a folder that does not is left to SQLite to report."""
+    if path.startswith("file:"):
+        return
+    with contextlib.suppress(OSError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+def _sqlite_engine(url: str, *, echo: bool, background_checkpoints: bool,
+                   busy_timeout: float | None = None) -> Engine:
     memory = url in {"sqlite://", "sqlite:///:memory:"}
-    kwargs: dict[str, Any] = {"connect_args": {"timeout": 30, "check_same_thread": False}}
+    busy = SQLITE_BUSY_SECONDS if busy_timeout is None else busy_timeout
+    kwargs: dict[str, Any] = {"connect_args": {"timeout": busy, "check_same_thread": False}}
     if memory:
         kwargs["poolclass"] = StaticPool
     engine = create_engine(url, echo=echo, future=True, **kwargs)
+    if not memory and engine.url.database:
+        create_private(engine.url.database)
     checkpointer = (
         WalCheckpointer(engine) if background_checkpoints and not memory and engine.url.database
         else None
@@ -87,7 +133,28 @@ def _sqlite_engine(url: str, *, echo: bool, background_checkpoints: bool) -> Eng
         mode = "DEFERRED" if connection.get_execution_options().get("read_only") else "IMMEDIATE"
         connection.exec_driver_sql(f"BEGIN {mode}")
 
+    if not memory and engine.url.database:
+        _refused_while_read_only(engine, os.path.abspath(engine.url.database))
     return engine
+
+
+def _refused_while_read_only(engine: Engine, path: str) -> None:
+    """No connection is opened while the database file (or its -wal or -shm file) is
+    read-only: SQLite would open it read-only for good, and while any connection of a process
+    holds the files that way, no connection of that process can write, even after they are
+    fixed. The request is answered 503 instead, and the first connection opened once the
+    files can be written again writes."""
+
+    @event.listens_for(engine, "do_connect")
+    def _refuse(_dialect: Any, _record: Any, _cargs: Any, _cparams: Any) -> None:
+        if not _writable(path):
+            raise DatabaseUnavailable(f"{os.path.basename(path)} or its log cannot be written")
+
+
+def _writable(path: str) -> bool:
+    """Whether this process may write the database file and those of its log that exist."""
+    return all(os.access(name, os.W_OK) or not os.path.exists(name)
+               for name in (path, f"{path}-wal", f"{path}-shm"))
 
 
 class WalCheckpointer:
@@ -125,10 +192,8 @@ class WalCheckpointer:
 
     def _run(self) -> None:
         conn: sqlite3.Connection | None = None
-        try:
-            leader = os.open(self._path + ".checkpointer", os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:  # the database's folder has gone: nothing to checkpoint
-            log.debug("no background checkpoints for %s: %s", self._path, exc)
+        leader = self._leader_file()
+        if leader is None:  # the engine has gone
             return
         leading = False
         try:
@@ -145,8 +210,21 @@ class WalCheckpointer:
                     conn.close()
             os.close(leader)  # releases the lock: another process's thread takes over
 
+    def _leader_file(self) -> int | None:
+        """The lock file's descriptor, once it can be opened (its folder may be away or
+        read-only for a while); None when the engine has gone first."""
+        while self._engine() is not None:
+            try:
+                return os.open(self._path + ".checkpointer", os.O_RDWR | os.O_CREAT, 0o600)
+            except OSError as exc:
+                log.debug("no background checkpoints for %s yet: %s", self._path, exc)
+                time.sleep(self._interval)
+        return None
+
     def _checkpoint_on(self, conn: sqlite3.Connection | None) -> sqlite3.Connection | None:
         """One checkpoint on `conn` (opened if None); the connection to use next time."""
+        if conn is None and not _writable(self._path):
+            return None  # a connection opened now would be read-only, and hold writers up
         try:
             if conn is None:  # mode=rw: never create a database that has gone away
                 conn = sqlite3.connect(f"{Path(self._path).as_uri()}?mode=rw", uri=True,
@@ -206,7 +284,12 @@ class WriterGate:
         self._lock.acquire()
         try:
             if self._fd is None or self._pid != os.getpid():  # a forked child opens its own
-                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o644)
+                try:
+                    self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+                except OSError as error:  # its folder is away or read-only: try again later
+                    raise DatabaseUnavailable(
+                        f"cannot open {os.path.basename(self._path)}: {error.strerror}"
+                    ) from error
                 self._pid = os.getpid()
             fcntl.flock(self._fd, fcntl.LOCK_EX)
         except BaseException:

@@ -36,7 +36,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 def current(engine: Engine) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
-    with engine.connect() as conn:
+    # read only: a SQLite file that cannot be written just now can still be read
+    with engine.connect().execution_options(read_only=True) as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 

@@ -362,11 +362,11 @@ class ProgrammeRepository:
         ).all()
 
     def rule_timeline(self) -> Sequence[Any]:
-        """Each version's number, when it was activated and takes effect, and whether it was
-        cancelled."""
+        """Each version's number and content hash, when it was activated and takes effect, and
+        whether it was cancelled."""
         c = t.rule_versions.c
         return self.conn.execute(
-            select(c.version, c.activated_at, c.effective_at, c.cancelled_at)
+            select(c.version, c.content_hash, c.activated_at, c.effective_at, c.cancelled_at)
             .order_by(c.version)).all()
 
     def lock_rule_versions(self) -> None:

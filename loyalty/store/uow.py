@@ -120,6 +120,16 @@ def is_retryable(error: BaseException) -> bool:
     return False
 
 
+#: A SQLite lock error that took longer than this came after a full busy wait (another program
+#: holds the write lock); a quick one is a passing state such as a recovery, worth another try.
+BUSY_WAIT_SECONDS = 1.0
+
+
+def _waited_for_a_lock(error: DBAPIError, seconds: float) -> bool:
+    return (isinstance(error, OperationalError) and "locked" in str(error.orig).lower()
+            and seconds >= BUSY_WAIT_SECONDS)
+
+
 def run_with_retry(attempt: Callable[[], T], *, retries: int = 8) -> T:
     """Run `attempt` (which opens its own unit of work), again on a retryable database error.
 
@@ -129,6 +139,7 @@ def run_with_retry(attempt: Callable[[], T], *, retries: int = 8) -> T:
     """
     integrity_failures = 0
     for number in range(retries + 1):
+        started = time.monotonic()
         try:
             return attempt()
         except DBAPIError as error:
@@ -142,6 +153,8 @@ def run_with_retry(attempt: Callable[[], T], *, retries: int = 8) -> T:
                     ) from error
             elif number == retries or not is_retryable(error):
                 raise
+            elif _waited_for_a_lock(error, time.monotonic() - started):
+                raise  # SQLite waited its whole busy timeout: another wait would not help
             delay = min(0.2, 0.005 * (2**number)) * (0.5 + random.random())
             log.info("retrying after %s (attempt %d)", type(error.orig).__name__, number + 1)
             time.sleep(delay)

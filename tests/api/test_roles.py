@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 
 from loyalty.api.auth import ROLES
 from tests.api import fakes
-from tests.conftest import ROOT
+from tests.conftest import ROOT, Reliability
 
 TABLE_ROW = re.compile(r"^\| `(GET|POST|PUT|DELETE|PATCH) (/[^`]*)` \| ([a-z_, ]+)", re.M)
 SAMPLE = {"member_id": "M-1001", "version": "3", "draft_id": "d-00000000",
@@ -34,7 +34,8 @@ def served(app: Flask) -> dict[tuple[str, str], set[str]]:
         if not rule.rule.startswith("/api/v1/") or "/docs" in rule.rule or \
                 rule.rule.endswith("openapi.json"):
             continue
-        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule.removeprefix("/api/v1"))
+        path = re.sub(r"<(?:\w+(?:\([^)]*\))?:)?(\w+)>", r"{\1}",
+                      rule.rule.removeprefix("/api/v1"))
         view_class = app.view_functions[rule.endpoint].view_class  # type: ignore[attr-defined]
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             found[(method, path)] = set(getattr(view_class, method.lower())._roles)
@@ -55,7 +56,8 @@ CASES = [pytest.param(method, path, roles, id=f"{method} {path}")
 @pytest.mark.parametrize(("method", "path", "roles"), CASES)
 def test_a_role_is_refused_exactly_where_the_table_does_not_list_it(
     client: FlaskClient, auth: Callable[[str], dict[str, str]],
-    monkeypatch: pytest.MonkeyPatch, method: str, path: str, roles: set[str]
+    monkeypatch: pytest.MonkeyPatch, method: str, path: str, roles: set[str],
+    reliability: Reliability,
 ) -> None:
     fakes.install(monkeypatch)
     url = "/api/v1" + re.sub(r"\{(\w+)\}", lambda m: SAMPLE[m.group(1)], path)
@@ -68,3 +70,4 @@ def test_a_role_is_refused_exactly_where_the_table_does_not_list_it(
             assert code != "forbidden", (role, response.get_json())
         else:
             assert (response.status_code, code) == (403, "forbidden"), role
+    reliability.record(operations=len(ROLES))

@@ -46,6 +46,7 @@ REDEEMABLE = ("FREE-CHECKUP", "EXTENDED-WARRANTY", "CINEMA-PAIR")
 class History:
     """What was generated: counts, and the instants the period tests use."""
 
+    wanted: int = 0
     transactions: int = 0
     purchases: int = 0
     returns: int = 0
@@ -59,6 +60,11 @@ class History:
     mine: dict[str, list[str]] = field(default_factory=dict)
 
 
+def spring_budget(transactions_wanted: int) -> int:
+    """The spring campaign's budget: reached well before the history ends."""
+    return 4 * transactions_wanted
+
+
 def generate(ctx: ServiceContext, *, transactions_wanted: int, member_count: int = 60,
              seed: int = 7, days: int = 500) -> History:
     """Record about `transactions_wanted` purchases and returns over `days` days."""
@@ -66,9 +72,10 @@ def generate(ctx: ServiceContext, *, transactions_wanted: int, member_count: int
     now = [START]
     ctx.clock = lambda: now[0]
     extra = {"monthly": limited_rule("monthly-bonus", "{times: 2, per: month}", points=25),
-             "spring": spring_campaign(40_000), "spring_survey": SPRING_OFFER}
+             "spring": spring_campaign(spring_budget(transactions_wanted)),
+             "spring_survey": SPRING_OFFER}
     use_rules(ctx, **extra)
-    history = History()
+    history = History(wanted=transactions_wanted)
     ids = [f"M-{i:04d}" for i in range(member_count)]
     for i, member_id in enumerate(ids):
         at = START - timedelta(days=rng.randrange(0, 500), minutes=i)

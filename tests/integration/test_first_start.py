@@ -20,6 +20,7 @@ from tests.conftest import RULES_DIR
 def test_keys_create_on_an_empty_database_creates_the_schema_first(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    (tmp_path / "new.db").touch()  # an empty file: a file that is not there is refused
     monkeypatch.setenv("LOYALTY_DATABASE_URL", f"sqlite:///{tmp_path / 'new.db'}")
     result = CliRunner().invoke(main, ["keys", "create", "--role", "pos", "--name", "till-12"])
     assert result.exit_code == 0, result.output

@@ -41,7 +41,7 @@ from loyalty.services.rules import activate
 from loyalty.services.verify import verify_ledger
 from loyalty.store import tables as t
 from loyalty.store.tables import metadata
-from tests.conftest import RULES_DIR, on_postgres
+from tests.conftest import RULES_DIR, Reliability, on_postgres
 from tests.integration.helpers import T0, enrol, give_back, points, purchase, redeem
 
 MEMBER = "M-1001"
@@ -177,6 +177,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     template: str  # the migrated database (`_template_db`): copied, or emptied on PostgreSQL
     directory: Path  # where the SQLite copies go
+    steps = 0  # steps checked against the model, over every history (the reliability report)
 
     def __init__(self) -> None:
         super().__init__()
@@ -201,8 +202,10 @@ class LedgerMachine(RuleBasedStateMachine):
         self.model = Model()
         self.sales: list[Sale] = []
         self.ids = 0
+        self.checked = -1  # the invariants run once before the first step
 
     def teardown(self) -> None:
+        type(self).steps += self.checked
         self.ctx.engine.dispose()
         for target in self.files:
             for path in target.parent.glob(f"{target.name}*"):
@@ -340,6 +343,11 @@ class LedgerMachine(RuleBasedStateMachine):
         assert self.snapshot() == before
 
     @invariant()
+    def count_the_step(self) -> None:
+        """Every step is followed by the invariants: counted for the reliability report."""
+        self.checked += 1
+
+    @invariant()
     def balances_match_the_model(self) -> None:
         shown = points(self.ctx, MEMBER, as_of=self.now)
         assert {key: shown[key] for key in ("available", "pending", "debt")} == \
@@ -397,7 +405,8 @@ class LedgerMachine(RuleBasedStateMachine):
             yield source_id, (pending_until, expires_at, shown if left else "", left)
 
 
-def check_against_the_model(template: str, directory: Path, **options: Any) -> None:
+def check_against_the_model(template: str, directory: Path, reliability: Reliability,
+                            **options: Any) -> None:
     class OnTheTestDatabase(LedgerMachine):
         pass
 
@@ -407,15 +416,19 @@ def check_against_the_model(template: str, directory: Path, **options: Any) -> N
         settings=settings(deadline=None, database=None,
                           suppress_health_check=[HealthCheck.too_slow], **options),
     )
+    reliability.record(operations=OnTheTestDatabase.steps)
 
 
-def test_the_ledger_keeps_to_a_model_of_lots_and_debt(_template_db: str, tmp_path: Path) -> None:
-    check_against_the_model(_template_db, tmp_path, max_examples=25, stateful_step_count=25,
+def test_the_ledger_keeps_to_a_model_of_lots_and_debt(_template_db: str, tmp_path: Path,
+                                                      reliability: Reliability) -> None:
+    check_against_the_model(_template_db, tmp_path, reliability, max_examples=25,
+                            stateful_step_count=25,
                             derandomize=True)
 
 
 @pytest.mark.slow
 def test_the_ledger_keeps_to_a_model_of_lots_and_debt_over_many_histories(
-    _template_db: str, tmp_path: Path
+    _template_db: str, tmp_path: Path, reliability: Reliability
 ) -> None:
-    check_against_the_model(_template_db, tmp_path, max_examples=400, stateful_step_count=50)
+    check_against_the_model(_template_db, tmp_path, reliability, max_examples=400,
+                            stateful_step_count=50)

@@ -221,8 +221,11 @@ def test_the_horizon_is_read_from_the_environment() -> None:
 def test_a_redemption_is_not_a_preview(
     client: FlaskClient, auth: Auth, ctx: ServiceContext, member: str
 ) -> None:
-    response = client.post("/api/v1/members/M-1001/redemptions?dry_run=true", json={
-        "redemption_id": "RD-1", "reward_id": "FREE-CHECKUP",
-        "occurred_at": (WEDNESDAY + timedelta(days=3)).isoformat(),
-    }, headers=auth("pos"))
+    body = {"redemption_id": "RD-1", "reward_id": "FREE-CHECKUP",
+            "occurred_at": (WEDNESDAY + timedelta(days=3)).isoformat()}
+    response = client.post("/api/v1/members/M-1001/redemptions?dry_run=true", json=body,
+                           headers=auth("pos"))
+    assert response.status_code == 422  # refused by name, not taken for a real redemption
+    assert response.json["details"]["fields"] == {"dry_run": ["Unknown field."]}
+    response = client.post("/api/v1/members/M-1001/redemptions", json=body, headers=auth("pos"))
     assert refused_at_occurred_at(response) == "Must not be more than 24 hours ahead."

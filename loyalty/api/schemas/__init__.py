@@ -1,5 +1,5 @@
 """Schemas at the edge: requests load into commands, responses describe the bodies."""
 
-from loyalty.api.schemas import requests, responses
+from loyalty.api.schemas import programme_requests, requests, responses
 
-__all__ = ["requests", "responses"]
+__all__ = ["programme_requests", "requests", "responses"]

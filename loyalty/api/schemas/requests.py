@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import has_request_context, request
 from marshmallow import (
@@ -19,7 +20,16 @@ from marshmallow import (
 )
 
 from loyalty.api.context import current_service
-from loyalty.api.schemas.fields import FreeForm, Id, Instant, Money, Text, positive_int
+from loyalty.api.schemas.fields import (
+    MAX_INT64,
+    FreeForm,
+    Id,
+    Instant,
+    Money,
+    Text,
+    positive_int,
+    unstorable_text,
+)
 from loyalty.domain.attributes import attribute_problems
 from loyalty.domain.commands import (
     Adjust,
@@ -30,22 +40,56 @@ from loyalty.domain.commands import (
     RecordTransaction,
     Redeem,
 )
-from loyalty.services.sweep.base import Shard
+from loyalty.domain.contact import normalise_phone
+
+T = TypeVar("T")
 
 MEMBER_ID_LENGTH = 64
 REWARD_ID_LENGTH = 64
 MISSING = "Missing data for required field."
 EVENT_TYPE = r"^[a-z][a-z0-9_.-]{0,39}$"
-RULE_FILE_NAME = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}\.ya?ml$"
 MAX_UNIT_PRICE = Decimal("10000000")
 MAX_TOTAL = Decimal("1000000000")
+#: How many items one request may carry (the README's table of caps).
+MAX_LINES = 500
+MAX_PAYMENTS = 20
+MAX_OFFER_CODES = 20
+MAX_TAGS = 50
+TAG_LENGTH = 64
+CODE_LENGTH = 64
+
+
+def _checked_by_nested(field: fields.Field) -> bool:
+    """Whether the field's values are loaded by a nested schema, which checks its own text."""
+    inner = field.inner if isinstance(field, fields.List) else field
+    return isinstance(inner, fields.Nested)
 
 
 class StrictSchema(Schema):
-    """Unknown fields are errors that name them."""
+    """Unknown fields are errors that name them; text no database can store is refused."""
 
     class Meta:
         unknown = RAISE
+
+    #: Fields whose text another check screens with its own words (rule files: file and line).
+    screened_elsewhere: tuple[str, ...] = ()
+
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def refuse_unstorable_text(self, data: Any, original: Any, **_: Any) -> None:
+        """A NUL character or half a surrogate pair anywhere in a field is named by its path,
+        with whatever else is wrong with the request."""
+        if not isinstance(original, Mapping):
+            return
+        problems: dict[str, Any] = {}
+        for name, field in self.load_fields.items():
+            key = field.data_key or name
+            if key in original and name not in self.screened_elsewhere \
+                    and not _checked_by_nested(field):
+                found = unstorable_text(original[key])
+                if found:
+                    problems[key] = found
+        if problems:
+            raise ValidationError(problems)
 
 
 class LiveSchema(StrictSchema):
@@ -127,7 +171,8 @@ class EnrolMemberSchema(LiveSchema):
     enrolled_at = Instant(allow_none=True, load_default=None)
     channel = Text(max_length=40, allow_none=True, load_default=None)
     attributes = FreeForm(load_default=dict)
-    tags = fields.List(Text(max_length=64), load_default=list)
+    tags = fields.List(Text(max_length=TAG_LENGTH), load_default=list,
+                       validate=validate.Length(max=MAX_TAGS))
 
     @pre_load
     def trim_email(self, data: Any, **_: Any) -> Any:
@@ -137,9 +182,21 @@ class EnrolMemberSchema(LiveSchema):
             return {**data, "email": email.strip().lower()}
         return data
 
-    @validates_schema
-    def check_enrolled_at(self, data: dict[str, Any], **_: Any) -> None:
-        self.check_future(data, "enrolled_at", tolerance=False)
+    @validates_schema(skip_on_field_errors=False)
+    def check_live(self, data: dict[str, Any], **_: Any) -> None:
+        """Not enrolled in the future; a phone number the service's region can read."""
+        errors: dict[str, list[str]] = {}
+        problem = self.future_problem(data.get("enrolled_at"), tolerance=False)
+        if problem:
+            errors["enrolled_at"] = [problem]
+        ctx = current_service() if self.live else None
+        if ctx is not None and data.get("phone"):
+            try:
+                normalise_phone(data["phone"], ctx.settings.default_region)
+            except ValueError as error:
+                errors["phone"] = [str(error)]
+        if errors:
+            raise ValidationError(errors)
 
     @post_load
     def make_command(self, data: dict[str, Any], **_: Any) -> EnrolMember:
@@ -166,6 +223,16 @@ class PaymentSchema(StrictSchema):
         return PaymentIn(**data)
 
 
+def _all_loaded(data: dict[str, Any], original: Any, name: str,
+                kind: type[T]) -> list[T] | None:
+    """The items of the list `name` when every item sent loaded into a `kind`; else None."""
+    loaded = data.get(name)
+    sent = original.get(name) if isinstance(original, Mapping) else None
+    if not isinstance(loaded, list) or not isinstance(sent, list) or len(loaded) != len(sent):
+        return None
+    return loaded if all(isinstance(item, kind) for item in loaded) else None
+
+
 class TransactionSchema(LiveSchema):
     """A purchase (lines with sku, category, quantity, unit_price) or a return."""
 
@@ -179,9 +246,12 @@ class TransactionSchema(LiveSchema):
         validate=validate.Regexp(r"^[A-Z]{3}$", error="An ISO 4217 code such as CNY."),
         allow_none=True,
     )
-    lines = fields.List(fields.Nested(LineSchema), required=True, validate=validate.Length(min=1))
-    payments = fields.List(fields.Nested(PaymentSchema), load_default=list)
-    offer_codes = fields.List(Text(max_length=64), load_default=list)
+    lines = fields.List(fields.Nested(LineSchema), required=True,
+                        validate=validate.Length(min=1, max=MAX_LINES))
+    payments = fields.List(fields.Nested(PaymentSchema), load_default=list,
+                           validate=validate.Length(max=MAX_PAYMENTS))
+    offer_codes = fields.List(Text(max_length=CODE_LENGTH), load_default=list,
+                              validate=validate.Length(max=MAX_OFFER_CODES))
     original_transaction_id = Id(
         allow_none=True,
         metadata={"description": "The purchase a return refers to; required for a return."},
@@ -211,10 +281,13 @@ class TransactionSchema(LiveSchema):
         if errors:
             raise ValidationError(errors)
 
-    @validates_schema
-    def check_amounts(self, data: dict[str, Any], **_: Any) -> None:
-        """Every line and the whole purchase stay within bounds; payments cover the lines."""
-        lines = data.get("lines") or []
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def check_amounts(self, data: dict[str, Any], original: Any, **_: Any) -> None:
+        """Every line and the whole purchase stay within bounds; payments cover the lines.
+        Only lines and payments that all loaded can be added up."""
+        lines = _all_loaded(data, original, "lines", LineIn)
+        if lines is None:
+            return
         errors: dict[str, Any] = {}
         total = Decimal("0")
         for index, line in enumerate(lines):
@@ -226,7 +299,7 @@ class TransactionSchema(LiveSchema):
                                    f"more than {MAX_TOTAL:,}."]}
         if not errors and total > MAX_TOTAL:
             errors["lines"] = [f"The total of the lines is {total}, more than {MAX_TOTAL:,}."]
-        payments = data.get("payments") or []
+        payments = _all_loaded(data, original, "payments", PaymentIn) or []
         priced = all(line.unit_price is not None for line in lines)
         if data.get("type") == "purchase" and payments and priced and not errors:
             paid = sum((payment.amount for payment in payments), start=Decimal("0"))
@@ -235,16 +308,21 @@ class TransactionSchema(LiveSchema):
         if errors:
             raise ValidationError(errors)
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)
     def check_live(self, data: dict[str, Any], **_: Any) -> None:
         """Not from too far in the future; in the programme's currency."""
-        self.check_future(data, "occurred_at", previewable=True)
+        errors: dict[str, list[str]] = {}
+        problem = self.future_problem(data.get("occurred_at"), previewable=True)
+        if problem:
+            errors["occurred_at"] = [problem]
         ctx = current_service() if self.live else None
         currency = data.get("currency")
         if ctx is not None and currency is not None:
             expected = ctx.book().policy.currency
             if currency != expected:
-                raise ValidationError({"currency": [f"The programme's currency is {expected}."]})
+                errors["currency"] = [f"The programme's currency is {expected}."]
+        if errors:
+            raise ValidationError(errors)
 
     @post_load
     def make_command(self, data: dict[str, Any], **_: Any) -> RecordTransaction:
@@ -282,15 +360,15 @@ class EventSchema(LiveSchema):
         "2026-11-20, lists as arrays of words. Others are kept as sent."
     )})
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)
     def check_live(self, data: dict[str, Any], **_: Any) -> None:
         self.check_future(data, "occurred_at", previewable=True)
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)
     def check_attributes(self, data: dict[str, Any], **_: Any) -> None:
         """The attributes the programme declares for this type of event are of their type."""
         ctx = current_service() if self.live else None
-        if ctx is not None and data.get("attributes"):
+        if ctx is not None and data.get("attributes") and data.get("type"):
             policy = ctx.book().policy
             problems = attribute_problems(policy, data["type"], data["attributes"])
             if problems:
@@ -309,7 +387,7 @@ class RedeemSchema(LiveSchema):
     quantity = positive_int(load_default=1)
     occurred_at = Instant(allow_none=True, load_default=None)
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)
     def check_live(self, data: dict[str, Any], **_: Any) -> None:
         self.check_future(data, "occurred_at")
 
@@ -337,7 +415,7 @@ class AdjustSchema(LiveSchema):
                                      "description": "Why; shown in the ledger and audit log."})
     occurred_at = Instant(allow_none=True, load_default=None)
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)
     def check_live(self, data: dict[str, Any], **_: Any) -> None:
         self.check_future(data, "occurred_at")
 
@@ -360,12 +438,20 @@ class AsOfQuerySchema(StrictSchema):
         return data
 
 
+def Cursor(**kwargs: Any) -> fields.Integer:
+    """Where the next page starts: the `next_cursor` of the previous page."""
+    return fields.Integer(validate=validate.Range(min=1, max=MAX_INT64), metadata={
+        "description": "The `next_cursor` of the previous page."}, **kwargs)
+
+
 class LedgerQuerySchema(StrictSchema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    cursor = fields.Integer(
-        validate=validate.Range(min=1),
-        metadata={"description": "The `next_cursor` of the previous page."},
-    )
+    cursor = Cursor()
+
+
+class NoQuerySchema(StrictSchema):
+    """An operation that takes no query parameters: any one sent is refused by name, so a
+    misspelt option is never silently ignored."""
 
 
 class DryRunQuerySchema(StrictSchema):
@@ -373,158 +459,3 @@ class DryRunQuerySchema(StrictSchema):
         load_default=False,
         metadata={"description": "Evaluate and answer without recording anything."},
     )
-
-
-def RuleFiles(**kwargs: Any) -> fields.Dict:
-    """Rule files by name (`*.yaml`), each with its full text."""
-    return fields.Dict(
-        keys=fields.String(
-            validate=validate.Regexp(RULE_FILE_NAME, error="A file name ending in .yaml.")
-        ),
-        values=fields.String(validate=validate.Length(max=1_000_000)),
-        metadata={"example": {"earn.yaml": "rules: []\n"}} | kwargs.pop("metadata", {}),
-        **kwargs,
-    )
-
-
-class RuleFilesSchema(StrictSchema):
-    files = RuleFiles(required=True)
-
-
-def Reason(**kwargs: Any) -> fields.String:
-    """Why: a person's words, kept in the audit log."""
-    return fields.String(validate=validate.Length(max=2000), metadata={
-        "example": "Weekend campaign approved by the store managers"} | kwargs.pop("metadata", {}),
-        **kwargs)
-
-
-class ActivateRulesSchema(StrictSchema):
-    files = RuleFiles(
-        load_default=None,
-        metadata={"description": "Rule files to activate; absent: the server's rules directory."},
-    )
-    reason = Reason(required=True)
-    at = Instant(load_default=None, metadata={
-        "description": "Take over at this instant at every till; absent: now."})
-
-
-class DraftSchema(StrictSchema):
-    """A set of rule files proposed as the next version. Also accepted as a multipart form:
-    one `files` part per file (its file name kept) and a `note` field."""
-
-    files = RuleFiles(required=True)
-    note = fields.String(load_default="", validate=validate.Length(max=2000), metadata={
-        "description": "What the change is for, for whoever reviews it."})
-
-
-class DraftReplaceSchema(StrictSchema):
-    files = RuleFiles(required=True)
-    note = fields.String(load_default=None, validate=validate.Length(max=2000))
-
-
-class DraftQuerySchema(StrictSchema):
-    status = fields.String(load_default=None, validate=validate.OneOf(
-        ["draft", "submitted", "approved", "rejected", "withdrawn", "activated", "scheduled"]))
-
-
-class ReasonSchema(StrictSchema):
-    reason = Reason(load_default=None)
-
-
-class RequiredReasonSchema(StrictSchema):
-    reason = Reason(required=True)
-
-
-class ActivateDraftSchema(StrictSchema):
-    reason = Reason(required=True)
-    at = Instant(load_default=None, metadata={
-        "description": "Take over at this instant at every till; absent: now."})
-
-
-class RollbackSchema(StrictSchema):
-    version = fields.Integer(required=True, validate=validate.Range(min=1), metadata={
-        "description": "The version whose exact content becomes the rules in force again."})
-    reason = Reason(required=True)
-
-
-class DiffQuerySchema(StrictSchema):
-    from_ = fields.String(required=True, data_key="from", validate=validate.Regexp(
-        r"^(\d+|d-[0-9a-f]+)$", error="A version number or a draft id (d-...)."))
-    to = fields.String(required=True, validate=validate.Regexp(
-        r"^(\d+|d-[0-9a-f]+)$", error="A version number or a draft id (d-...)."))
-
-
-class AuditQuerySchema(StrictSchema):
-    action = fields.List(fields.String(), load_default=None, metadata={
-        "description": "Only these actions (repeat the parameter for several)."})
-    actor = fields.String(load_default=None)
-    subject = fields.String(load_default=None, metadata={"example": "version 3"})
-    from_ = Instant(load_default=None, data_key="from")
-    to = Instant(load_default=None)
-    cursor = fields.Integer(load_default=None, validate=validate.Range(min=1), metadata={
-        "description": "The `next_cursor` of the previous page."})
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-
-
-class ExplainSchema(StrictSchema):
-    member_id = MemberId(required=True)
-    event = fields.Dict(
-        keys=fields.String(),
-        required=True,
-        metadata={"description": "A transaction or event body, as it would be posted."},
-    )
-    files = RuleFiles(
-        load_default=None,
-        metadata={"description": "Candidate rule files; absent: the active rules."},
-    )
-
-    @post_load
-    def parse_event(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
-        """The event is a transaction body (it has a transaction_id) or an event body."""
-        event = {"member_id": data["member_id"], **data["event"]}
-        schema: Schema = TransactionSchema() if "transaction_id" in event else EventSchema()
-        try:
-            data["event"] = schema.load(event)
-        except ValidationError as error:
-            raise ValidationError({"event": error.messages}) from error
-        return data
-
-
-class ShardField(fields.Field):
-    """A shard as `K/N`: this process sweeps members whose bucket % N == K - 1."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Shard:
-        try:
-            return Shard.parse(str(value))
-        except ValueError as error:
-            raise ValidationError(str(error)) from error
-
-
-class SweepSchema(StrictSchema):
-    as_of = Instant(required=True, metadata={"description": "Run every time rule as of this."})
-    shard = ShardField(load_default=None, metadata={"type": "string", "example": "2/4",
-                                                    "description": "K/N; absent: all members"})
-    batch_size = fields.Integer(load_default=2000, validate=validate.Range(min=1, max=50_000))
-    allow_future = fields.Boolean(load_default=False, metadata={"description": (
-        "Run even though `as_of` is more than the future tolerance ahead of the clock: such a "
-        "sweep expires points and moves members early, and cannot be undone.")})
-
-
-class DraftBacktestSchema(StrictSchema):
-    from_ = Instant(required=True, data_key="from", metadata={
-        "description": "Start of the period (recorded occurrences from this instant)."})
-    to = Instant(required=True, metadata={"description": "End of the period (inclusive)."})
-    against = fields.Integer(load_default=None, validate=validate.Range(min=1), metadata={
-        "description": "A stored version to compare with; absent: the versions in force."})
-    ignore_windows = fields.Boolean(load_default=False, metadata={"description": (
-        "Evaluate the draft's rules as if their from/until dates covered the period.")})
-    shard = ShardField(load_default=None, metadata={"type": "string", "example": "2/4",
-                                                    "description": "K/N; absent: all members"})
-    format = fields.String(load_default="json", validate=validate.OneOf(["json", "html"]),
-                           metadata={"description": "json (default) or html (a page with "
-                                                    "charts, as text/html)"})
-
-
-class BacktestSchema(DraftBacktestSchema):
-    files = RuleFiles(required=True, metadata={"description": "The draft rule files."})
-

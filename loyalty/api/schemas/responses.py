@@ -288,6 +288,13 @@ class RulesDiff(Body):
         "rule weekend-double (earning.yaml) changed: then.points.multiply: 2 -> 3"]})
 
 
+class VersionsDiff(RulesDiff):
+    """Two versions, or a version and a draft, compared: which, and how they differ."""
+
+    from_ = fields.String(data_key="from", attribute="from", metadata={"example": "3"})
+    to = fields.String(metadata={"example": "d-1a2b3c4d"})
+
+
 class RulesVersion(Body):
     """A rule set version: in force, scheduled, superseded or cancelled."""
 

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 
 from loyalty.domain.errors import ValidationFailed
+from loyalty.observability import metrics
 from loyalty.services import audit
 from loyalty.services.audit import Actor
 from loyalty.services.context import ServiceContext
@@ -104,6 +105,7 @@ def run_phase(sweep: Sweep, phase: Phase, batch_size: int,
             uow.commit()
         totals.clear()
         totals.update(counts)
+        metrics.sweep_progress(phase.name, batch.size)
         if progress is not None:
             progress(phase.name, batch.size)
         return True
@@ -189,8 +191,11 @@ def run_sweep(ctx: ServiceContext, as_of: datetime, *, shard: Shard | None = Non
         from loyalty.services.sweep.phases import default_phases
 
         phases = default_phases(book)
+    log.info("sweep as of %s shard %s started (rules version %s)", sweep.key, shard,
+             book.version)
     for phase in phases:
         report["phases"][phase.name] = dict(run_phase(sweep, phase, batch_size, progress))
+    log.info("sweep as of %s shard %s finished", sweep.key, shard)
     if actor is not None:
         audit.record_alone(ctx, actor, "sweep.run", subject=f"as of {sweep.key}",
                            details={"shard": str(shard), "ruleset_version": book.version,
