@@ -186,11 +186,14 @@ class RuleBookProvider:
     def _usable_of(self, rows: Sequence[Any], timeline: Order) -> Order:
         """The timeline without the versions activated (not scheduled) that have no book yet,
         as long as some other version has one: such a version is in force from the moment
-        this process has compiled it."""
+        this process has compiled it. The first live version stays whatever is built: without
+        it, a scheduled version would become the first, in force from the beginning of time."""
         if not self._books:
             return timeline
+        live = [r.version for r in rows if r.cancelled_at is None]
+        first = min(live) if live else None
         unbuilt = {r.version for r in rows if r.version not in self._books
-                   and r.version not in timeline.scheduled}
+                   and r.version not in timeline.scheduled and r.version != first}
         if not unbuilt:
             return timeline
         return Order.of([r for r in rows if r.version not in unbuilt])

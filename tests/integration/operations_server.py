@@ -8,7 +8,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,16 +18,12 @@ from typing import Any
 
 import httpx
 
+from tests.integration.served import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 #: The `loyalty` command installed beside the interpreter running the tests.
 LOYALTY = str(Path(sys.executable).with_name("loyalty"))
 READY_SECONDS = 90.0  # two workers boot in a few seconds; a busy two-core machine is slower
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def environment(**settings: str) -> dict[str, str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -29,17 +28,12 @@ from loyalty.store import tables as t
 from loyalty.store.migrate import ensure_schema
 from tests.conftest import RULES_DIR
 from tests.integration.helpers import enrol
+from tests.integration.served import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Without the right to override file permissions, a root process meets a read-only file as
 #: any other user would.
 WITHOUT_OVERRIDE = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def needs_dropped_override() -> bool:

@@ -171,3 +171,29 @@ def test_a_forked_worker_starts_its_own_refresher_and_compiles_ahead_there(
     answer = os.read(reader, 1)
     os.waitpid(child, 0)
     assert answer == bytes([0])
+
+
+def test_a_version_scheduled_by_a_worker_that_never_compiled_the_rules_in_force_waits_its_instant(
+        ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker whose only rule book is the one it compiled for a schedule (its refresher has
+    not yet compiled the version in force) still decides by the version in force until the
+    schedule's instant."""
+    from dataclasses import replace
+
+    import loyalty.services.rulebooks as rulebooks
+    from loyalty.services.rules import activate
+
+    now = datetime.now(UTC)
+    assert ctx.book(now).version == "1"  # the bundled rules are in force
+    monkeypatch.setattr(rulebooks, "_refresh_loop", lambda *_: None)  # a refresher behind
+    settings = replace(ctx.settings, rules_refresh_seconds=60.0)
+    fresh = RuleBookProvider(ctx.engine, settings, background=True)  # a new worker
+    worker = replace(ctx, settings=settings, rules=fresh, clock=lambda: now)
+    files = read_rule_dir(RULES_DIR)
+    files["earning.yaml"] = files["earning.yaml"].rstrip() + "\n" + THANK_YOU
+    start = now + timedelta(minutes=10)
+    assert activate(worker, files, "Mei", reason="thank-you", at=start)["status"] == "scheduled"
+    assert fresh.at(now + timedelta(seconds=1)).version == "1"
+    assert fresh.at(start - timedelta(microseconds=1)).version == "1"
+    assert fresh.at(start).version == "2"
+    assert fresh.builds["request"] == 1  # the version in force, which no one had compiled
