@@ -6,6 +6,7 @@ import json
 import os
 import sys
 from datetime import UTC, datetime, time
+from pathlib import Path
 from typing import Any
 
 import click
@@ -59,6 +60,12 @@ def init() -> None:
     active = versions[0]["version"] if versions else "none"
     click.echo(f"database ready at {database_shown(ctx.settings.database_url)}; "
                f"rules version {active} active")
+    if not versions:
+        folder = Path(ctx.settings.rules_dir).resolve()
+        click.echo(f"error: no rules are active: no rule folder at {folder} "
+                   "(LOYALTY_RULES_DIR); activate one with `loyalty rules activate DIR "
+                   "--reason R`, and until then the service answers 503", err=True)
+        raise SystemExit(1)
 
 
 def _versions(ctx: Any) -> list[dict[str, Any]]:

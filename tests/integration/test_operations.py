@@ -421,3 +421,13 @@ def test_a_daily_sweep_runs_as_of_today_at_a_time_of_day(tmp_path: Path) -> None
         result = run(["sweep", *args], env, cwd=tmp_path)
         assert result.returncode == 2 and problem in result.stderr, result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_init_without_a_rule_folder_says_no_rules_are_active_and_fails(tmp_path: Path) -> None:
+    database = tmp_path / "loyalty.db"
+    env = environment(LOYALTY_DATABASE_URL=f"sqlite:///{database}",
+                      LOYALTY_RULES_DIR=str(tmp_path / "rules"))
+    result = run(["init"], env, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stdout == f"database ready at {database}; rules version none active\n"
+    assert f"no rules are active: no rule folder at {tmp_path / 'rules'}" in result.stderr
