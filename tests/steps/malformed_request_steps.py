@@ -12,6 +12,7 @@ from werkzeug.test import TestResponse
 from loyalty.api.schemas.requests import MAX_LINES, MAX_PAYMENTS
 from tests.api.hostile import Raw, counts, dumps, error_shape_problems, named_fields
 from tests.steps.programme_steps import World
+from tests.steps.till_check_steps import purchase_body
 
 #: What each mistake of the specs does to a purchase's message.
 Mistake = Callable[[dict[str, Any]], bytes | dict[str, Any]]
@@ -49,16 +50,6 @@ class Sent:
         return self.response.get_json()
 
 
-def _purchase(world: World, name: str, amount: str, **changes: Any) -> dict[str, Any]:
-    return {
-        "transaction_id": world.next_id("S12"), "type": "purchase",
-        "member_id": world.members[name], "occurred_at": world.now.isoformat(),
-        "store_id": "S12", "channel": "store", "currency": "CNY",
-        "lines": [{"sku": "MUG-1", "category": "homeware", "quantity": 1, "unit_price": amount}],
-        "payments": [{"method": "card", "amount": amount}], "offer_codes": [], **changes,
-    }
-
-
 def _send(world: World, message: bytes | dict[str, Any], query: str = "") -> Sent:
     before = counts(world.ctx)
     data = message if isinstance(message, bytes) else dumps(message).encode()
@@ -71,25 +62,25 @@ def _send(world: World, message: bytes | dict[str, Any], query: str = "") -> Sen
 @when(parsers.parse("the till sends {name}'s purchase of {amount} with a garbled date, "
                     "paid with {paid}, in US dollars"), target_fixture="sent")
 def purchase_with_many_mistakes(world: World, name: str, amount: str, paid: str) -> Sent:
-    return _send(world, _purchase(world, name, amount, occurred_at="the 20th of November",
+    return _send(world, purchase_body(world, name, amount, occurred_at="the 20th of November",
                                   currency="USD", payments=[{"method": "card", "amount": paid}]))
 
 
 @when(parsers.parse("the till asks for a preview of {name}'s purchase of {amount} but "
                     "misspells the option"), target_fixture="sent")
 def misspelt_preview(world: World, name: str, amount: str) -> Sent:
-    return _send(world, _purchase(world, name, amount), "?dryrun=true")
+    return _send(world, purchase_body(world, name, amount), "?dryrun=true")
 
 
 @when(parsers.parse("the till sends a purchase of {amount} for {name} {mistake}"),
       target_fixture="sent")
 def purchase_by_mistake(world: World, amount: str, name: str, mistake: str) -> Sent:
-    return _send(world, MISTAKES[mistake](_purchase(world, name, amount)))
+    return _send(world, MISTAKES[mistake](purchase_body(world, name, amount)))
 
 
 @when(parsers.parse("the till then sends {name}'s purchase of {amount} correctly"))
 def purchase_correctly(world: World, name: str, amount: str) -> None:
-    world.purchase(name, _purchase(world, name, amount)["lines"])
+    world.purchase(name, purchase_body(world, name, amount)["lines"])
 
 
 @when(parsers.parse("the service desk asks for {name}'s history from a page marker of "

@@ -55,7 +55,7 @@ def told_member_exists(world: World, name: str) -> None:
     assert enrolled == [world.members[name]]  # nobody was enrolled beside them
 
 
-def _purchase_of(world: World, name: str, amount: str, **changes: Any) -> dict[str, Any]:
+def purchase_body(world: World, name: str, amount: str, **changes: Any) -> dict[str, Any]:
     return {
         "transaction_id": world.next_id("S12"), "type": "purchase",
         "member_id": world.members[name], "occurred_at": world.now.isoformat(),
@@ -67,19 +67,19 @@ def _purchase_of(world: World, name: str, amount: str, **changes: Any) -> dict[s
 
 @when(parsers.parse("the till sends {name}'s purchase of {amount} in US dollars"))
 def purchase_in_dollars(world: World, name: str, amount: str) -> None:
-    world.post("/api/v1/transactions", _purchase_of(world, name, amount, currency="USD"))
+    world.post("/api/v1/transactions", purchase_body(world, name, amount, currency="USD"))
 
 
 @when(parsers.parse("the till sends {name}'s purchase of {amount} paid with {paid}"))
 def purchase_underpaid(world: World, name: str, amount: str, paid: str) -> None:
-    body = _purchase_of(world, name, amount, payments=[{"method": "card", "amount": paid}])
+    body = purchase_body(world, name, amount, payments=[{"method": "card", "amount": paid}])
     world.post("/api/v1/transactions", body)
 
 
 @when(parsers.parse("the till sends {name}'s purchase of {amount} dated three days from now"))
 def purchase_from_the_future(world: World, name: str, amount: str) -> None:
     ahead = (world.now + timedelta(days=3)).isoformat()
-    world.post("/api/v1/transactions", _purchase_of(world, name, amount, occurred_at=ahead))
+    world.post("/api/v1/transactions", purchase_body(world, name, amount, occurred_at=ahead))
 
 
 @when(parsers.parse(
