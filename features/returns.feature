@@ -1,8 +1,10 @@
-Feature: Returns take back the points a purchase earned
+Feature: Returns take back what a purchase earned
   When a member brings something back, the points it earned are taken back in
   proportion to the value returned: points still waiting first, then points
   ready to spend. Several partial returns never take back more than was earned,
-  and nobody can return more than they bought.
+  and nobody can return more than they bought. A gift goes back with the products
+  it was given for: unused, its voucher is cancelled and the gift returns to
+  stock; already used, the member keeps it and the business is told.
 
   Background:
     Given the standard programme rules are in force
@@ -31,3 +33,22 @@ Feature: Returns take back the points a purchase earned
     Then Ann owes 3801 points
     When Ann buys a refrigerator for 3999.00
     Then Ann owes 0 points
+
+  Scenario: Returning the refrigerator takes back the unused ice maker
+    When Ann returns the refrigerator
+    Then the receipt says the ice maker is taken back
+    And Ann no longer holds the ice maker voucher
+    And the ice maker is back in stock
+    When Ann tries to buy a mug presenting her ice maker
+    Then the till is told the voucher was taken back
+
+  Scenario: Returning only the filters keeps the ice maker
+    When Ann returns one filter
+    Then nothing but points is taken back
+    And Ann still holds the ice maker voucher
+
+  Scenario: An ice maker already collected is kept, and reported
+    Given Ann collected her ice maker with a purchase
+    When Ann returns the refrigerator
+    Then the receipt says Ann keeps the ice maker she already used
+    And the report of rewards after returns lists Ann's ice maker as kept

@@ -72,3 +72,24 @@ Feature: Marketing changes the programme by editing rule files
     Then the member is offered "COME-AGAIN" worth 300 bonus points for 30 days
     When a member buys a "KETTLE-1" in "kitchen" for 100 CNY on 2026-05-02
     Then the rule "come-again" does not fire
+
+  Scenario: Points for every filter bought; a returned filter takes back its points and its share of the rest
+    Given marketing adds the rules:
+      | rule          | description                      | priority | condition | effect                                        |
+      | filter-points | 50 points for every water filter | 30       | always    | 50 points for every unit on accessories lines |
+    When a member buys 2 "FILTER-1" in "accessories" at 99 CNY each on 2026-05-04
+    Then the rule "filter-points" fires with the reason "50 points for every water filter"
+    And the member earns 298 points
+    When the member returns one "FILTER-1"
+    Then the return takes back 149 points
+
+  Scenario: Double points on televisions leave the rest of the purchase as it was
+    Given marketing adds the rules:
+      | rule      | description                  | priority | condition | effect                        |
+      | tv-double | Double points on televisions | 30       | always    | double the points on tv lines |
+    When a member buys a "TV-55" in "tv" for 2000 CNY and a "KETTLE-1" in "small-kitchen" for 100 CNY together on 2026-05-04
+    Then the rule "tv-double" fires with the reason "Double points on televisions"
+    And the member earns 4300 points
+    When a member buys a "KETTLE-1" in "small-kitchen" for 100 CNY on 2026-05-04
+    Then the rule "tv-double" does not fire
+    And the member earns 300 points

@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from loyalty.cli_packs import new_rules, packs_command
 from loyalty.cli_rules import parse_moment, rules
 from loyalty.cli_startup import (
     LoyaltyGroup,
@@ -20,7 +21,9 @@ from loyalty.cli_startup import (
     start,
 )
 from loyalty.config import Settings
+from loyalty.demo.command import demo_command
 from loyalty.domain.errors import LoyaltyError
+from loyalty.packs import pack_names
 from loyalty.services.keys import ROLES as KEY_ROLES
 
 #: gunicorn's settings for `loyalty serve`: JSON logs, metrics shared by the workers.
@@ -48,18 +51,28 @@ def main() -> None:
 
 
 @main.command()
-def init() -> None:
-    """Create or upgrade the database schema, then activate the bundled rules if none are."""
+@click.option("--pack", type=click.Choice(pack_names()), default=None,
+              help="Start the programme from this bundled pack (see `loyalty packs`).")
+def init(pack: str | None) -> None:
+    """Create or upgrade the database schema, then, on a database with no rules yet, activate
+    a pack (--pack) or the rules folder (the retail pack when there is none)."""
     from loyalty.services.versions import bootstrap
     from loyalty.store.migrate import upgrade
 
     ctx = command_context(create=True)
     upgrade(ctx.engine)
-    bootstrap(ctx.engine, ctx.settings)
+    before = _versions(ctx)
+    activated = bootstrap(ctx.engine, ctx.settings, pack=pack)
     versions = _versions(ctx)
     active = versions[0]["version"] if versions else "none"
     click.echo(f"database ready at {database_shown(ctx.settings.database_url)}; "
                f"rules version {active} active")
+    if pack is not None and not activated and before:
+        click.echo(f"error: the {pack} pack was not activated: this database already has "
+                   f"rules (version {active}); to switch, write the pack out with `loyalty "
+                   f"rules new DIR --pack {pack}` and activate it with `loyalty rules "
+                   "activate DIR --reason R`", err=True)
+        raise SystemExit(1)
     if not versions:
         folder = Path(ctx.settings.rules_dir).resolve()
         click.echo(f"error: no rules are active: no rule folder at {folder} "
@@ -75,6 +88,9 @@ def _versions(ctx: Any) -> list[dict[str, Any]]:
 
 
 main.add_command(rules)
+main.add_command(packs_command)
+main.add_command(demo_command)
+rules.add_command(new_rules)
 
 
 @main.group()

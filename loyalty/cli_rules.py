@@ -13,6 +13,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from loyalty.domain.errors import LoyaltyError, RulesInvalid, ValidationFailed
+from loyalty.domain.history import EventHistory, Holding
 from loyalty.domain.model import EvaluationInput, Line, Member, MemberStats, Occurrence
 from loyalty.engine import check_rules, read_rule_dir
 from loyalty.engine.limits import FOLDER
@@ -100,6 +101,7 @@ def occurrence_from_json(data: dict[str, Any]) -> Occurrence:
         payment_methods=tuple(data.get("payment_methods", ())),
         offer_codes=tuple(data.get("offer_codes", ())),
         attributes=dict(data.get("attributes", {})),
+        voucher_rewards=tuple(str(reward) for reward in data.get("vouchers_presented", ())),
     )
 
 
@@ -130,6 +132,14 @@ def stats_from_json(data: dict[str, Any]) -> MemberStats:
             values[key] = Decimal(str(value))
         elif key == "categories_bought":
             values[key] = tuple(value)
+        elif key == "metrics":  # declared metrics' figures: {"nights_365d": 30, ...}
+            values[key] = {name: Decimal(str(figure)) for name, figure in value.items()}
+        elif key == "events":  # {"service": {"count_365d": 2, "days_since_last": 40}, ...}
+            values[key] = {str(kind): EventHistory(**history) for kind, history in value.items()}
+        elif key == "products":  # [{"sku": ..., "category": ..., "bought_at": ..., ...}]
+            values[key] = tuple(Holding(str(x["sku"]), str(x["category"]),
+                                        _datetime(x["bought_at"]), int(x.get("quantity", 1)))
+                                for x in value)
         else:
             values[key] = value
     return MemberStats(**values)

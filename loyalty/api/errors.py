@@ -34,6 +34,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "out_of_stock": 409,
     "unknown_reward": 404,
     "reward_unavailable": 422,
+    "voucher_refused": 422,
     "rules_invalid": 422,
     "no_active_rules": 503,
     "unknown_rules_version": 404,

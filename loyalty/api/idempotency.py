@@ -37,10 +37,17 @@ def canonical_json(data: object) -> bytes:
     return orjson.dumps(data, default=_default, option=orjson.OPT_SORT_KEYS)
 
 
+#: Command fields added after requests were first recorded: left at their default, they leave
+#: a request's fingerprint what it was, so a till repeating an earlier request still matches.
+ADDED_LATER = frozenset({"vouchers"})
+
+
 def fingerprint(data: object) -> str:
     """SHA-256 (hex) of the canonical JSON of `data`: a loaded command or parsed JSON."""
     if is_dataclass(data) and not isinstance(data, type):
-        data = {f.name: getattr(data, f.name) for f in fields(data) if f.name != "fingerprint"}
+        data = {f.name: getattr(data, f.name) for f in fields(data)
+                if f.name != "fingerprint"
+                and not (f.name in ADDED_LATER and getattr(data, f.name) == f.default)}
     return hashlib.sha256(canonical_json(data)).hexdigest()
 
 

@@ -51,3 +51,14 @@ class Winback(MethodView):
     def get(self) -> dict[str, Any]:
         """Win-back offers issued and used, members won back, and their spend since."""
         return reports.winback(service_context())
+
+
+@blp.route("/reports/returned-rewards")
+class ReturnedRewards(MethodView):
+    @require_roles("marketing")
+    @blp.no_query()
+    @blp.response(200, rs.ReturnedRewardsReport)
+    def get(self) -> dict[str, Any]:
+        """Rewards that came back with returned purchases: revoked when unused, kept (and
+        listed here) when the member had used them already."""
+        return reports.returned_rewards(service_context())

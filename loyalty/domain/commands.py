@@ -55,6 +55,7 @@ class RecordTransaction:
     payments: tuple[PaymentIn, ...] = ()
     offer_codes: tuple[str, ...] = ()
     original_transaction_id: str | None = None
+    vouchers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

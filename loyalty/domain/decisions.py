@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal, Protocol
 
+from loyalty.domain.history import HistoryNeeds
 from loyalty.domain.model import EvaluationInput
 from loyalty.domain.policy import ProgramPolicy
 
@@ -14,22 +15,30 @@ Period = Literal["ever", "day", "month", "year"]
 
 @dataclass(frozen=True)
 class AwardPoints:
-    """A fixed number of points, or a rate of points per currency unit spent.
+    """A fixed number of points, a rate of points per currency unit spent, or points for every
+    unit bought (`per_unit`).
 
-    With `lines_only`, the rate applies to the amount of the lines the rule matched.
+    With `lines_only`, the rate applies to the amount, and `per_unit` to the units, of the lines
+    the rule matched.
     """
 
     fixed: int | None = None
     rate: Decimal | None = None
     lines_only: bool = False
+    per_unit: Decimal | None = None
 
 
 @dataclass(frozen=True)
 class MultiplyPoints:
-    """Extra points: (factor - 1) times the points awarded by the named rules (all when empty)."""
+    """Extra points: (factor - 1) times the points awarded by the named rules (all when empty).
+
+    With `lines_only`, only what those awards earned on the lines the rule matched counts: each
+    line's share of an award per currency unit or per unit; a fixed award has no lines.
+    """
 
     factor: Decimal
     rules: tuple[str, ...] = ()
+    lines_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -149,5 +158,9 @@ class RuleBook(Protocol):
 
     def evaluate(self, data: EvaluationInput) -> list[Decision]:
         """Return the decisions of every rule the snapshot matches, in application order."""
+        ...
+
+    def history_needs(self, event_type: str) -> HistoryNeeds:
+        """What the rules reacting to `event_type` test of the member's history."""
         ...
 

@@ -74,6 +74,13 @@ class RewardUnavailable(LoyaltyError):
     code = "reward_unavailable"
 
 
+class VoucherRefused(LoyaltyError):
+    """A purchase presented a voucher it cannot use; `details["vouchers"]` names each one and
+    why (unknown, another member's, used, revoked, expired, not yet granted, listed twice)."""
+
+    code = "voucher_refused"
+
+
 class RulesInvalid(LoyaltyError):
     """A rule set failed validation; `details["problems"]` lists every problem found."""
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+
+from loyalty.domain.history import EventHistory, Holding
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,10 @@ class Occurrence:
     payment_methods: tuple[str, ...] = ()
     offer_codes: tuple[str, ...] = ()
     attributes: dict[str, Any] = field(default_factory=dict)
+    #: the voucher codes a purchase presents, and (once the decision path has checked them)
+    #: the ids of the rewards they are vouchers for
+    vouchers: tuple[str, ...] = ()
+    voucher_rewards: tuple[str, ...] = ()
 
 
 @dataclass
@@ -81,6 +88,13 @@ class MemberStats:
     points_available: int = 0
     points_lifetime: int = 0
     points_365d: int = 0
+    #: `events.<type>.*` facts: the history of each event type the rules test (others: none)
+    events: Mapping[str, EventHistory] = field(default_factory=dict)
+    #: `products.*` facts: what the member bought and still holds (when the rules test it)
+    products: tuple[Holding, ...] = ()
+    #: `stats.<metric>_<period>` facts: the figures of the metrics program.yaml declares, by
+    #: figure name (`nights_365d`); none when it declares none
+    metrics: Mapping[str, Decimal] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

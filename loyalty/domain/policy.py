@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Literal
+
+from loyalty.domain.catalogue import Catalogue
 
 #: The lifecycle stages the daily sweep puts members in (see services/sweep/lifecycle.py).
 LIFECYCLE_STAGES = ("new", "active", "declining", "lapsed", "churned")
@@ -36,9 +39,13 @@ class PointsPolicy:
 
 @dataclass(frozen=True)
 class TierLevel:
+    """A tier and the value of the ladder's metric that reaches it; `alternatives` (`or:`) are
+    other metrics and their thresholds, any one of which reaches the tier too."""
+
     tier: str
     threshold: Decimal
     description: str = ""
+    alternatives: tuple[tuple[str, Decimal], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -62,10 +69,36 @@ class TierLadder:
                 return index
         return -1
 
-    def qualifying_tier(self, value: Decimal) -> str:
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """The ladder's metric, then every other metric a level names under `or:`."""
+        names = [self.metric]
+        for level in self.levels:
+            names.extend(name for name, _ in level.alternatives if name not in names)
+        return tuple(names)
+
+    def figures(self, value: Decimal | Mapping[str, Decimal]) -> Mapping[str, Decimal]:
+        """The member's figures by metric name: a bare value is the ladder's metric."""
+        return {self.metric: value} if isinstance(value, Decimal) else value
+
+    def reached_by(self, level: TierLevel,
+                   value: Decimal | Mapping[str, Decimal]) -> tuple[str, Decimal] | None:
+        """The first metric (the ladder's, then those of `or:`) whose figure reaches `level`."""
+        figures = self.figures(value)
+        for name, wanted in ((self.metric, level.threshold), *level.alternatives):
+            figure = figures.get(name, Decimal(0))
+            if figure >= wanted:
+                return name, figure
+        return None
+
+    def reaches(self, tier: str, value: Decimal | Mapping[str, Decimal]) -> bool:
+        """Whether the figures hold `tier`: its threshold, or one of its `or:` thresholds."""
+        return self.reached_by(self.levels[self.rank(tier)], value) is not None
+
+    def qualifying_tier(self, value: Decimal | Mapping[str, Decimal]) -> str:
         best = self.levels[0].tier
         for level in self.levels:
-            if value >= level.threshold:
+            if self.reached_by(level, value) is not None:
                 best = level.tier
         return best
 
@@ -136,6 +169,55 @@ class EventDef:
         return None
 
 
+#: The periods a declared metric is counted over: the suffix of each figure's name and its days
+#: before the instant (None: since enrolment).
+METRIC_PERIODS: dict[str, int | None] = {"30d": 30, "90d": 90, "365d": 365, "lifetime": None}
+
+
+@dataclass(frozen=True)
+class MetricDef:
+    """A figure program.yaml declares under `metrics:`, counted over each of METRIC_PERIODS.
+
+    measure `units`: units (line.quantity) of the purchase lines that match, less those
+    returned; `purchases`: purchases with a matching line, less those whose matching units were
+    all returned; `attribute`: the sum of the number or money `attribute` of events of type
+    `event`. A line matches by its category or its product code, without regard to case; with
+    neither listed, every line matches.
+    """
+
+    name: str
+    measure: Literal["units", "purchases", "attribute"]
+    description: str = ""
+    categories: tuple[str, ...] = ()
+    skus: tuple[str, ...] = ()
+    event: str = ""
+    attribute: str = ""
+    #: the attribute's declared type (number or money), for `attribute`
+    attribute_type: str = ""
+
+    @property
+    def figures(self) -> tuple[str, ...]:
+        """The names of its figures: `<name>_30d` ... `<name>_lifetime`."""
+        return tuple(f"{self.name}_{period}" for period in METRIC_PERIODS)
+
+    @property
+    def fact_type(self) -> str:
+        """How rules compare its figures: whole numbers, money, or numbers."""
+        if self.measure != "attribute":
+            return "integer"
+        return "money" if self.attribute_type == "money" else "number"
+
+
+def figure_of(metrics: Iterable[MetricDef], name: str) -> tuple[MetricDef, str] | None:
+    """The metric and the period (a key of METRIC_PERIODS) a figure name such as `nights_365d`
+    stands for; None when it names none of `metrics`."""
+    for metric in metrics:
+        prefix = f"{metric.name}_"
+        if name.startswith(prefix) and name[len(prefix):] in METRIC_PERIODS:
+            return metric, name[len(prefix):]
+    return None
+
+
 @dataclass(frozen=True)
 class ProgramPolicy:
     """What program.yaml and rewards.yaml declare; `stores` None means any store."""
@@ -156,6 +238,15 @@ class ProgramPolicy:
     declares_events: bool = False
     #: whether a new rules version needs a second person's approval (`activation.approval`)
     approval_required: bool = False
+    #: the figures program.yaml declares under `metrics:` (tiers, VIP and rules may use them)
+    metrics: tuple[MetricDef, ...] = ()
+    #: the products the business sells (catalogue.yaml); None when the folder has none
+    catalogue: Catalogue | None = None
+
+    def metric_figure(self, name: str) -> tuple[MetricDef, str] | None:
+        """The declared metric and the period a figure name such as `nights_365d` stands for;
+        None when it names none."""
+        return figure_of(self.metrics, name)
 
     @property
     def tier_names(self) -> tuple[str, ...]:

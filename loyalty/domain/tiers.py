@@ -4,12 +4,13 @@ A member above the lowest tier is reviewed at the anniversary of reaching the ti
 (`requalification: anniversary`) or at the end of that calendar year, i.e. 1 January 00:00 UTC
 of the next year (`calendar_year`). The downgrade itself waits `grace_days` after the review;
 a notice goes out `notice_days` before the downgrade (the end of the grace period). A member
-whose metric still reaches the tier's threshold at the end of the grace period keeps the tier
-until the next review.
+whose metric still reaches the tier's threshold (or one of the tier's `or:` thresholds) at the
+end of the grace period keeps the tier until the next review.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -52,9 +53,11 @@ def threshold(ladder: TierLadder, tier: str) -> Decimal:
     return ladder.levels[ladder.rank(tier)].threshold
 
 
-def downgrade_target(ladder: TierLadder, tier: str, value: Decimal) -> str:
-    """Where a member of `tier` whose metric is `value` goes down to: one step, or the tier
-    the metric earns (never above the current one)."""
+def downgrade_target(ladder: TierLadder, tier: str,
+                     value: Decimal | Mapping[str, Decimal]) -> str:
+    """Where a member of `tier` whose metric is `value` (or whose figures by metric name are
+    `value`) goes down to: one step, or the tier the figures earn (never above the current
+    one)."""
     rank = ladder.rank(tier)
     if ladder.downgrade == "recalculate":
         target = ladder.qualifying_tier(value)
@@ -71,11 +74,13 @@ class Review:
     target: str = ""
 
 
-def decide(ladder: TierLadder, tier: str, review_at: datetime, value: Decimal,
-           as_of: datetime, noticed_for: datetime | None) -> Review:
-    """Decide a member's review as of `as_of`, given the metric `value` as of `as_of`."""
+def decide(ladder: TierLadder, tier: str, review_at: datetime,
+           value: Decimal | Mapping[str, Decimal], as_of: datetime,
+           noticed_for: datetime | None) -> Review:
+    """Decide a member's review as of `as_of`, given the metric `value` as of `as_of` (or the
+    figures of every metric the ladder names: reaching the tier by any one of them holds it)."""
     grace_end = review_at + timedelta(days=ladder.grace_days)
-    holds = value >= threshold(ladder, tier)
+    holds = ladder.reaches(tier, value)
     if as_of >= grace_end:
         if holds:
             return Review("requalify", review_at)

@@ -16,9 +16,16 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from loyalty.domain.catalogue import Catalogue
 from loyalty.domain.policy import AttributeDef, EventDef
 from loyalty.engine.syntax import Compare, Condition, Lines, RuleDef
-from loyalty.engine.vocabulary import ATTRIBUTE_PREFIXES, EVENT_ATTRIBUTES, fact_type, is_line_fact
+from loyalty.engine.vocabulary import (
+    ATTRIBUTE_PREFIXES,
+    EVENT_ATTRIBUTES,
+    fact_type,
+    history_path,
+    is_line_fact,
+)
 
 MAX_RULES_PER_RULESET = 400
 #: A rule every fact ("f": 1) starts to match and none completes (no fact has "f": 2): it never
@@ -45,6 +52,8 @@ class FieldSpec:
     line_rules: list[str] = field(default_factory=list)
     attributes: dict[str, AttributeDef] = field(default_factory=dict)
     """The event attributes read, as the set's event type declares them."""
+    event_history: set[str] = field(default_factory=set)
+    """The event types whose history (`events.<type>.*`) the set reads."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +62,8 @@ class Target:
 
     rule: RuleDef
     line_awards: dict[int, str]
+    #: the line rules its conditions test (not under a `none`): the lines its rewards are for
+    line_tests: tuple[str, ...] = ()
 
 
 @dataclass
@@ -71,6 +82,8 @@ class CompiledSet:
     )
     owners: dict[str, RuleDef] = field(default_factory=dict)
     """The rule file rule behind each engine rule (a shared line test: the first that used it)."""
+    catalogue: Catalogue | None = None
+    """The products sold (their warranties give `products.in_warranty`)."""
 
 
 def field_key(path: str, numeric: bool = False) -> str:
@@ -117,6 +130,7 @@ class _Compiler:
         self.line_definitions: dict[str, dict[str, Any]] = {}
         self.owners: dict[str, RuleDef] = {}
         self.current: RuleDef | None = None
+        self.tested: list[str] = []
 
     def line_rule(self, cond: Condition) -> str:
         """The key of the line rule testing `cond` on each line, created on first use."""
@@ -148,6 +162,8 @@ class _Compiler:
 
     def lines(self, cond: Lines, negated: bool) -> dict[str, Any]:
         key = self.line_rule(cond.cond)
+        if not negated and key not in self.tested:
+            self.tested.append(key)
         if cond.kind == "any_line":
             return {key: 0} if negated else {"$gt": {key: 0}}
         if negated:
@@ -158,6 +174,9 @@ class _Compiler:
         ftype = c.kind or fact_type(c.path) or ""
         self.spec.paths.add(c.path)
         self.declare(c.path)
+        history = history_path(c.path)
+        if history is not None:
+            self.spec.event_history.add(history[0])
         sample = c.value[0] if isinstance(c.value, tuple) else c.value
         numeric = ftype == "attribute" and isinstance(sample, Decimal)
         key = field_key(c.path, numeric)
@@ -229,16 +248,18 @@ def _join(op: str, parts: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def compile_event(
-    event_type: str, rules: list[RuleDef], version: str, event: EventDef | None = None
+    event_type: str, rules: list[RuleDef], version: str, event: EventDef | None = None,
+    catalogue: Catalogue | None = None,
 ) -> CompiledSet:
     """Compile the rules reacting to one event type (already in application order); `event`
-    declares the attributes events of this type carry."""
+    declares the attributes events of this type carry, `catalogue` the products sold."""
     spec = FieldSpec(paths={"event.date"})
     compiler = _Compiler(spec, event)
     definition: dict[str, Any] = {}
     targets: dict[str, Target] = {}
     for index, rule in enumerate(rules):
         compiler.current = rule
+        compiler.tested = []
         parts: list[dict[str, Any]] = [{"k": "c"}, {f"g{index // GROUP_SIZE}": 1}]
         if rule.valid_from:
             parts.append({"$gte": {"event_date": _date_number(rule.valid_from)}})
@@ -253,7 +274,7 @@ def compile_event(
         }
         key = f"r{index}"
         definition[key] = {"all": [{"m": _join("$and", parts)}], "pri": rule.priority, "run": key}
-        targets[key] = Target(rule, awards)
+        targets[key] = Target(rule, awards, tuple(compiler.tested))
         compiler.owners[key] = rule
     definition.update(compiler.line_definitions)
     definition.update(HOLD)
@@ -268,6 +289,7 @@ def compile_event(
         groups=max(1, -(-len(rules) // GROUP_SIZE)),
         line_groups=-(-len(spec.line_rules) // GROUP_SIZE),
         owners=compiler.owners,
+        catalogue=catalogue,
     )
 
 

@@ -56,7 +56,10 @@ def describe_effect(effect: Effect, points: int | None = None, currency: str = "
     if isinstance(effect, AwardPoints):
         if effect.fixed is not None:
             return f"award {_plural(points if points is not None else effect.fixed, 'point')}"
-        rate = f"{_plural(effect.rate or Decimal(0), 'point')} per 1 {currency} spent"
+        if effect.per_unit is not None:
+            rate = f"{_plural(effect.per_unit, 'point')} per unit bought"
+        else:
+            rate = f"{_plural(effect.rate or Decimal(0), 'point')} per 1 {currency} spent"
         if effect.lines_only:
             rate += " on matching lines"
         return (
@@ -64,7 +67,8 @@ def describe_effect(effect: Effect, points: int | None = None, currency: str = "
         )
     if isinstance(effect, MultiplyPoints):
         of = ", ".join(effect.rules) if effect.rules else "all other awards"
-        base = f"multiply the points of {of} by {_num(effect.factor)}"
+        on = " on matching lines" if effect.lines_only else ""
+        base = f"multiply the points of {of}{on} by {_num(effect.factor)}"
         return f"{base}: {_plural(points, 'extra point')}" if points is not None else base
     if isinstance(effect, GrantReward):
         valid = f", valid {_plural(effect.valid_days, 'day')}" if effect.valid_days else ""

@@ -71,7 +71,9 @@ def context_fact(
     """The context fact: the facts the set tests, plus line counts per line rule."""
     fact: dict[str, Any] = {"k": "c", "f": 1}
     fact.update({f"g{n}": 1 for n in range(compiled.groups)})
-    _put(fact, snapshot_facts(data), compiled, lines=False)
+    values = snapshot_facts(data, history=compiled.fields.event_history,
+                            catalogue=compiled.catalogue)
+    _put(fact, values, compiled, lines=False)
     count = len(data.occurrence.lines)
     fact[LINE_COUNT] = count
     for key in compiled.fields.line_rules:

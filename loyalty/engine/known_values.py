@@ -9,9 +9,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from loyalty.domain.attributes import RAISED_EVENTS, TRANSACTION_EVENTS, event_def
+from loyalty.domain.catalogue import Catalogue
 from loyalty.domain.policy import LIFECYCLE_STAGES, AttributeDef, ProgramPolicy
 from loyalty.engine.problems import did_you_mean
-from loyalty.engine.vocabulary import EVENT_ATTRIBUTES, KNOWN_EVENTS
+from loyalty.engine.vocabulary import (
+    EVENT_ATTRIBUTES,
+    EVENT_HISTORY,
+    HISTORY_MEASURES,
+    KNOWN_EVENTS,
+)
 
 #: The fact type a rule tests an event attribute as, by the attribute's declared type.
 ATTRIBUTE_FACT_TYPES = {
@@ -23,6 +29,7 @@ ATTRIBUTE_FACT_TYPES = {
     "list": "list",
 }
 LISTED = 8  # how many of the possible values a message lists
+STATS = "stats."
 
 
 @dataclass(frozen=True)
@@ -36,6 +43,47 @@ class KnownValues:
         """Every event type rules may react to: the standard ones and those declared."""
         declared = (e.event_type for e in self.policy.events if e.event_type not in KNOWN_EVENTS)
         return (*KNOWN_EVENTS, *declared)
+
+    @property
+    def figure_paths(self) -> tuple[str, ...]:
+        """The `stats.<metric>_<period>` facts of the metrics the programme declares."""
+        return tuple(f"{STATS}{figure}" for metric in self.policy.metrics
+                     for figure in metric.figures)
+
+    def figure_type(self, path: str) -> str | None:
+        """The type of a declared metric's figure (`stats.nights_365d`), None for any other."""
+        if not path.startswith(STATS):
+            return None
+        found = self.policy.metric_figure(path.removeprefix(STATS))
+        return None if found is None else found[0].fact_type
+
+    @property
+    def history_events(self) -> tuple[str, ...]:
+        """The event types whose history rules may test (`events.<type>.*`): all but purchases,
+        which `stats.*` describes."""
+        return tuple(name for name in self.event_names if name != "purchase")
+
+    def history_problem(self, path: str) -> str | None:
+        """Why an `events.` path names no history the programme keeps, or None."""
+        parts = path.split(".")
+        measures = list(HISTORY_MEASURES)
+        if len(parts) != 3 or not parts[1] or not parts[2]:
+            example = f"{EVENT_HISTORY}service.count_365d"
+            return (f"unknown fact '{path}': the history of an event is "
+                    f"events.<event>.<measure>, like {example}; the measures are "
+                    + ", ".join(measures))
+        _, event, measure = parts
+        if event == "purchase":
+            return (f"'{path}': purchases are described by stats.* (stats.visits_365d, "
+                    "stats.days_since_last_purchase...), not events.purchase")
+        if event not in self.history_events:
+            hint = did_you_mean(event, self.history_events) or (
+                ": declare your own events under events: in program.yaml")
+            return f"unknown event '{event}' in '{path}'{hint}"
+        if measure not in HISTORY_MEASURES:
+            return (f"unknown measure '{measure}' in '{path}'" + did_you_mean(measure, measures)
+                    + f"; the measures are {', '.join(measures)}")
+        return None
 
     def choices(
         self, path: str, events: tuple[str, ...], attribute: AttributeDef | None = None
@@ -57,6 +105,36 @@ class KnownValues:
             return policy.stores, "the stores (program.yaml) are"
         if path == "event.type" and events:
             return events, "this rule reacts to"
+        if policy.catalogue is not None:
+            return self._catalogue_choices(path, policy.catalogue)
+        return None
+
+    def _without_warranty(self, path: str, item: str) -> str | None:
+        """For a product or category the catalogue sells without a warranty, saying so."""
+        catalogue = self.policy.catalogue
+        if path != "products.in_warranty" or catalogue is None:
+            return None
+        folded = item.casefold()
+        if any(folded in (p.sku.casefold(), p.category.casefold()) for p in catalogue.products):
+            return (f"'{path}' can never hold '{item}': catalogue.yaml gives it no warranty "
+                    "(warranty_months)")
+        return None
+
+    @staticmethod
+    def _catalogue_choices(path: str, catalogue: Catalogue) -> tuple[tuple[str, ...], str] | None:
+        """The codes a product fact can hold when the programme lists what it sells."""
+        if path == "line.sku":
+            return catalogue.skus, "the products (catalogue.yaml) are"
+        if path in ("line.category", "stats.categories_bought"):
+            return catalogue.categories, "the categories (catalogue.yaml) are"
+        if path == "products.owned":
+            return ((*catalogue.skus, *catalogue.categories),
+                    "the products and categories (catalogue.yaml) are")
+        if path == "products.in_warranty":
+            covered = catalogue.under_warranty
+            categories = dict.fromkeys(product.category for product in covered)
+            return ((*(product.sku for product in covered), *categories),
+                    "the products with a warranty (catalogue.yaml) and their categories are")
         return None
 
     def _declares(self, event: str, name: str) -> bool:
@@ -100,6 +178,14 @@ class KnownValues:
         attribute: AttributeDef | None = None,
     ) -> str | None:
         """Why `path <op> value` tests a word the fact can never be, or None."""
+        if path == "products.in_warranty":
+            catalogue = self.policy.catalogue
+            if catalogue is None:
+                return ("'products.in_warranty' is always empty without catalogue.yaml: list the "
+                        "products sold there, with their warranty_months")
+            if not catalogue.under_warranty:
+                return ("'products.in_warranty' is always empty: no product of catalogue.yaml "
+                        "has a warranty (warranty_months)")
         known = self.choices(path, events, attribute)
         if known is None or op == "exists":
             return None
@@ -113,6 +199,10 @@ class KnownValues:
                 if not any(word.startswith(item.casefold()) for word in folded):
                     return f"'{path}' never starts with '{item}': {noun} {listing}"
             elif item.casefold() not in folded:
+                without = self._without_warranty(path, item)
+                if without is not None:
+                    return without
                 hint = did_you_mean(item, words, ignore_case=True)
-                return f"'{path}' can never be '{item}': {noun} {listing}{hint}"
+                verb = "hold" if op == "contains" else "be"
+                return f"'{path}' can never {verb} '{item}': {noun} {listing}{hint}"
         return None

@@ -33,7 +33,8 @@ MAX_NAME = 100
 #: budget is counted under "campaign:" and its name, in a column of 100.
 CAMPAIGN_PREFIX = "campaign:"
 LONGEST = {"reward": 64, "offer": 64, "privilege": 64, "notification": 64, "tier": 40,
-           "campaign": 100 - len(CAMPAIGN_PREFIX), "event": 40, "channel": 40, "store": 64}
+           "campaign": 100 - len(CAMPAIGN_PREFIX), "event": 40, "channel": 40, "store": 64,
+           "sku": 64, "category": 64}
 FOLDER = "(rule folder)"
 SUFFIXES = (".yaml", ".yml")
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")

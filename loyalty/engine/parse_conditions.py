@@ -23,7 +23,9 @@ from loyalty.engine.syntax import (
 from loyalty.engine.vocabulary import (
     ATTRIBUTE_PREFIXES,
     EVENT_ATTRIBUTES,
+    EVENT_HISTORY,
     FACTS,
+    HISTORY_MEASURES,
     WEEKDAYS,
     date_number,
     fact_type,
@@ -99,9 +101,20 @@ def _parse_compare(
     if not isinstance(path, str):
         report.add(fact_line, "'fact' must name a fact, like member.tier")
         return None
+    known = report.known or KnownValues()
+    if path.startswith(EVENT_HISTORY):
+        problem = known.history_problem(path)
+        if problem is not None:
+            report.add(fact_line, problem)
+            return None
     ftype = fact_type(path)
+    figure = known.figure_type(path) if ftype is None else None
+    ftype = ftype or figure
     if ftype is None:
-        choices = [*FACTS, *(p + "<name>" for p in ATTRIBUTE_PREFIXES)]
+        histories = [f"{EVENT_HISTORY}{event}.{measure}" for event in known.history_events
+                     for measure in HISTORY_MEASURES]
+        choices = [*FACTS, *(p + "<name>" for p in ATTRIBUTE_PREFIXES), *histories,
+                   *known.figure_paths]
         report.add(fact_line, f"unknown fact '{path}'" + did_you_mean(path, choices))
         return None
     if in_lines and not is_line_fact(path):
@@ -110,7 +123,6 @@ def _parse_compare(
     if not in_lines and is_line_fact(path):
         report.add(fact_line, f"'{path}' describes one line: use it inside any_line or all_lines")
         return None
-    known = report.known or KnownValues()
     attribute: AttributeDef | None = None
     if path.startswith(EVENT_ATTRIBUTES):
         declared = known.attribute(path.removeprefix(EVENT_ATTRIBUTES), report.events)
@@ -150,7 +162,8 @@ def _parse_compare(
     if problem is not None:
         report.add(op_line, problem)
         return None
-    return Compare(path, op, value, ftype if attribute is not None else None, op_line)
+    typed = attribute is not None or figure is not None
+    return Compare(path, op, value, ftype if typed else None, op_line)
 
 
 def _operand(path: str, ftype: str, op: str, raw: Any) -> Any:

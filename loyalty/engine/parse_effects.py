@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -23,11 +24,11 @@ from loyalty.engine.limits import too_long
 from loyalty.engine.loader import key_line, line_of
 from loyalty.engine.parse_conditions import parse_condition
 from loyalty.engine.problems import Reporter, did_you_mean
-from loyalty.engine.syntax import EffectDef
+from loyalty.engine.syntax import Condition, EffectDef
 
 EFFECT_PARAMS: dict[str, tuple[str, ...]] = {
-    "award_points": ("points", "per_currency_unit", "on_lines"),
-    "multiply_points": ("by", "of"),
+    "award_points": ("points", "per_currency_unit", "per_unit", "on_lines"),
+    "multiply_points": ("by", "of", "on_lines"),
     "grant_reward": ("reward", "quantity", "valid_days"),
     "issue_offer": ("offer", "benefit", "value", "valid_days", "description"),
     "grant_privilege": ("privilege", "valid_days"),
@@ -38,10 +39,13 @@ EFFECT_PARAMS: dict[str, tuple[str, ...]] = {
     "notify": ("notification", "message"),
 }
 PERIODS = ("ever", "day", "month", "year")
+#: What an award gives: exactly one of these.
+AMOUNTS = ("points", "per_currency_unit", "per_unit")
 
 
 MAX_POINTS = 10_000_000
 MAX_RATE = Decimal(1000)
+MAX_PER_UNIT = Decimal(1_000_000)
 MAX_MULTIPLIER = Decimal(100)
 MAX_QUANTITY = 1000
 MAX_VALID_DAYS = 36_500
@@ -181,7 +185,13 @@ def _build(name: str, p: _Params, report: Reporter, line: int | None) -> EffectD
         if not isinstance(of, list) or not all(isinstance(x, str) for x in of):
             p.bad("of", "'of' is a list of rule ids")
             of = []
-        effect = MultiplyPoints(p.number("by", MAX_MULTIPLIER), tuple(of))
+        factor = p.number("by", MAX_MULTIPLIER)
+        if "on_lines" not in p.p:
+            return EffectDef(MultiplyPoints(factor, tuple(of)), None, line)
+        cond = _line_condition(p, report, line)
+        if cond is None:
+            return None
+        return EffectDef(MultiplyPoints(factor, tuple(of), lines_only=True), cond, line)
     elif name == "grant_reward":
         effect = GrantReward(
             p.text("reward"),
@@ -221,21 +231,32 @@ def _build(name: str, p: _Params, report: Reporter, line: int | None) -> EffectD
 
 
 def _award(p: _Params, report: Reporter, line: int | None) -> EffectDef | None:
-    if ("points" in p.p) == ("per_currency_unit" in p.p):
-        p.bad("points", "give either points (a fixed number) or per_currency_unit (a rate)")
+    given = [key for key in AMOUNTS if key in p.p]
+    if len(given) != 1:
+        p.bad(given[-1] if given else "points", "give one of points (a fixed number), "
+              "per_currency_unit (a rate) or per_unit (points for every unit)")
         return None
     if "points" in p.p:
         if "on_lines" in p.p:
-            p.bad("on_lines", "on_lines goes with per_currency_unit, not a fixed number of points")
+            p.bad("on_lines", "on_lines goes with per_currency_unit or per_unit, not a fixed "
+                  "number of points")
         return EffectDef(AwardPoints(fixed=p.whole("points", None, 1, MAX_POINTS)), None, line)
-    rate = p.number("per_currency_unit", MAX_RATE)
+    if "per_unit" in p.p:
+        effect = AwardPoints(per_unit=p.number("per_unit", MAX_PER_UNIT))
+    else:
+        effect = AwardPoints(rate=p.number("per_currency_unit", MAX_RATE))
     if "on_lines" not in p.p:
-        return EffectDef(AwardPoints(rate=rate), None, line)
-    at = key_line(p.p, "on_lines", line)
-    cond = parse_condition(p.p["on_lines"], report, at, in_lines=True)
+        return EffectDef(effect, None, line)
+    cond = _line_condition(p, report, line)
     if cond is None:
         return None
-    return EffectDef(AwardPoints(rate=rate, lines_only=True), cond, line)
+    return EffectDef(replace(effect, lines_only=True), cond, line)
+
+
+def _line_condition(p: _Params, report: Reporter, line: int | None) -> Condition | None:
+    """The `on_lines:` condition of an effect; None after reporting problems."""
+    at = key_line(p.p, "on_lines", line)
+    return parse_condition(p.p["on_lines"], report, at, in_lines=True)
 
 
 def parse_limit(node: Any, report: Reporter, line: int | None) -> Limit | None:

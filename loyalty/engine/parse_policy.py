@@ -20,6 +20,7 @@ from loyalty.domain.policy import (
 from loyalty.engine.limits import too_long
 from loyalty.engine.loader import key_line, line_of
 from loyalty.engine.parse_effects import node_lines
+from loyalty.engine.parse_metrics import parse_metrics
 from loyalty.engine.parse_values import VALUE_KEYS, parse_events, parse_words
 from loyalty.engine.problems import Reporter, did_you_mean
 
@@ -84,7 +85,11 @@ MAX_POINT_VALUE = 1_000
 #: The most points a reward may cost, and the most of it there may be.
 MAX_REWARD_COST = 1_000_000_000
 MAX_STOCK = 1_000_000_000
-PROGRAM_KEYS = ("currency", "point_value", *_SECTIONS, *VALUE_KEYS)
+PROGRAM_KEYS = ("programme", "currency", "point_value", *_SECTIONS, *VALUE_KEYS, "metrics")
+#: What a tier level holds; `or` maps other metrics to thresholds that reach the tier too.
+LEVEL_KEYS = ("tier", "threshold", "description", "or")
+#: What `programme:` says about the programme, for people: its title and a description.
+PROGRAMME_TEXTS = {"title": 120, "description": 2_000}
 
 
 def finite_number(value: Any) -> Decimal | None:
@@ -126,13 +131,19 @@ def parse_program(doc: Any, report: Reporter) -> ProgramPolicy:
         report.add(key_line(doc, "currency"), f"currency is a 3-letter code, not {currency!r}")
         currency = "CNY"
     point_value = _point_value(doc, report)
+    _programme(doc.get("programme"), report, key_line(doc, "programme"))
+    events = parse_events(doc, report)
+    metrics = parse_metrics(doc, events, report, METRICS)
+    names = (*METRICS, *(figure for metric in metrics for figure in metric.figures))
     sections = {
-        name: _section(name, doc.get(name), report, key_line(doc, name)) for name in _SECTIONS
+        name: _section(name, doc.get(name), report, key_line(doc, name), names)
+        for name in _SECTIONS
     }
     tiers = sections["tiers"]
     ladder = None
     if tiers:
-        levels = _levels(tiers.pop("levels", None), report, key_line(doc.get("tiers"), "levels"))
+        levels = _levels(tiers.pop("levels", None), report, key_line(doc.get("tiers"), "levels"),
+                         names, tiers.get("metric", "spend_365d"))
         if levels:
             ladder = TierLadder(levels=levels, **{"metric": "spend_365d", **tiers})
     vip = sections["vip"]
@@ -153,13 +164,33 @@ def parse_program(doc: Any, report: Reporter) -> ProgramPolicy:
         vip=VipPolicy(**vip),
         channels=parse_words(doc, "channels", report) or DEFAULT_CHANNELS,
         stores=parse_words(doc, "stores", report),
-        events=parse_events(doc, report),
+        events=events,
         declares_events="events" in doc,
         approval_required=sections["activation"].get("approval") == "required",
+        metrics=metrics,
     )
 
 
-def _section(name: str, node: Any, report: Reporter, line: int | None) -> dict[str, Any]:
+def _programme(node: Any, report: Reporter, line: int | None) -> None:
+    """`programme:` names the programme for people; only its title and description."""
+    if node is None:
+        return
+    if not isinstance(node, dict):
+        report.add(line, "'programme' holds a title and a description")
+        return
+    for key, value in node.items():
+        at = key_line(node, key, line)
+        longest = PROGRAMME_TEXTS.get(key)
+        if longest is None:
+            report.add(at, f"unknown setting '{key}' in programme"
+                       + did_you_mean(str(key), PROGRAMME_TEXTS))
+        elif not isinstance(value, str) or not 0 < len(value) <= longest:
+            report.add(at, f"programme.{key} is text of 1 to {longest:,} characters")
+
+
+def _section(name: str, node: Any, report: Reporter, line: int | None,
+             metrics: tuple[str, ...] = METRICS) -> dict[str, Any]:
+    """One section's settings; a `metric` is one of `metrics` (built-in and declared)."""
     if node is None:
         return {}
     if not isinstance(node, dict):
@@ -169,7 +200,7 @@ def _section(name: str, node: Any, report: Reporter, line: int | None) -> dict[s
     values: dict[str, Any] = {}
     for key, value in node.items():
         at = key_line(node, key, line)
-        kind = spec.get(key)
+        kind = metrics if spec.get(key) is METRICS else spec.get(key)
         if kind is None:
             report.add(at, f"unknown setting '{key}' in {name}" + did_you_mean(key, spec))
         elif kind is int or kind is Decimal:
@@ -199,21 +230,23 @@ def _section(name: str, node: Any, report: Reporter, line: int | None) -> dict[s
     return values
 
 
-def _levels(node: Any, report: Reporter, line: int | None) -> tuple[TierLevel, ...]:
+def _levels(node: Any, report: Reporter, line: int | None, metrics: tuple[str, ...] = METRICS,
+            metric: str = "spend_365d") -> tuple[TierLevel, ...]:
+    """The tier levels; `metrics` are the names an `or:` may use besides the ladder's `metric`."""
     if not isinstance(node, list) or not node:
         report.add(line, "tiers.levels lists the tiers from lowest to highest")
         return ()
     levels: list[TierLevel] = []
+    rising: dict[str, tuple[str, Decimal]] = {}
     for item, at in zip(node, node_lines(node, line), strict=True):
         if not isinstance(item, dict):
             report.add(at, "each tier level is {tier: ..., threshold: ..., description: ...}")
             continue
         for key in item:
-            if key not in ("tier", "threshold", "description"):
+            if key not in LEVEL_KEYS:
                 report.add(
                     key_line(item, key, at),
-                    f"unknown setting '{key}' in a tier level"
-                    + did_you_mean(key, ("tier", "threshold", "description")),
+                    f"unknown setting '{key}' in a tier level" + did_you_mean(key, LEVEL_KEYS),
                 )
         tier, threshold = item.get("tier"), item.get("threshold")
         if not isinstance(tier, str) or not tier:
@@ -229,6 +262,8 @@ def _levels(node: Any, report: Reporter, line: int | None) -> tuple[TierLevel, .
                 f"tier '{tier}': threshold must be a number from 0 to {MAX_MONEY:,}",
             )
             continue
+        alternatives = _alternatives(tier, item, report, at, metrics, metric, rising,
+                                     lowest=not levels)
         if any(level.tier == tier for level in levels):
             report.add(at, f"tier '{tier}' appears twice")
         elif levels and value <= levels[-1].threshold:
@@ -236,9 +271,54 @@ def _levels(node: Any, report: Reporter, line: int | None) -> tuple[TierLevel, .
                 key_line(item, "threshold", at),
                 f"tier '{tier}': thresholds must rise from the lowest tier to the highest",
             )
-        else:
-            levels.append(TierLevel(tier, value, str(item.get("description", ""))))
+        elif alternatives is not None:
+            levels.append(TierLevel(tier, value, str(item.get("description", "")),
+                                    alternatives))
     return tuple(levels)
+
+
+def _alternatives(tier: str, item: dict[str, Any], report: Reporter, line: int | None,
+                  metrics: tuple[str, ...], metric: str, rising: dict[str, tuple[str, Decimal]],
+                  *, lowest: bool) -> tuple[tuple[str, Decimal], ...] | None:
+    """A level's `or:` (other metrics and the thresholds reaching the tier by them); None after
+    reporting a problem. `rising` holds the last threshold seen for each metric: a higher tier
+    must ask more of it."""
+    if "or" not in item:
+        return ()
+    node, at = item["or"], key_line(item, "or", line)
+    if lowest:
+        report.add(at, f"tier '{tier}' is the lowest, every member's: 'or' cannot qualify "
+                       "anyone for it")
+        return None
+    if not isinstance(node, dict) or not node:
+        report.add(at, f"tier '{tier}': 'or' maps other metrics to their thresholds, like "
+                       "{stays_365d: 15}")
+        return None
+    found: list[tuple[str, Decimal]] = []
+    for name, threshold in node.items():
+        name_at = key_line(node, name, at)
+        value = finite_number(threshold)
+        if name not in metrics:
+            report.add(name_at, f"tier '{tier}': unknown metric '{name}' in 'or'"
+                       + did_you_mean(str(name), metrics)
+                       + "; declare your own under metrics: in program.yaml")
+        elif name == metric:
+            report.add(name_at, f"tier '{tier}': {name} is the ladder's own metric (tiers."
+                                "metric); 'or' names other metrics")
+        elif value is None or not 0 <= value <= MAX_MONEY:
+            report.add(name_at, f"tier '{tier}': the threshold of {name} must be a number "
+                                f"from 0 to {MAX_MONEY:,}")
+        elif name in rising and value <= rising[name][1]:
+            below, wanted = rising[name]
+            report.add(name_at, f"tier '{tier}': {name} {value} does not rise above tier "
+                                f"'{below}''s {wanted}: thresholds must rise from the lowest "
+                                "tier to the highest")
+        else:
+            found.append((str(name), value))
+    if len(found) < len(node):
+        return None
+    rising.update({name: (tier, value) for name, value in found})
+    return tuple(found)
 
 
 def parse_rewards(doc: Any, report: Reporter) -> tuple[RewardDef, ...]:

@@ -14,8 +14,17 @@ from decimal import Decimal
 from pathlib import PurePath
 
 from loyalty.domain.attributes import event_def
-from loyalty.domain.decisions import Decision, GrantReward, IssueOffer, MultiplyPoints, SetTier
+from loyalty.domain.catalogue import Catalogue
+from loyalty.domain.decisions import (
+    AwardPoints,
+    Decision,
+    GrantReward,
+    IssueOffer,
+    MultiplyPoints,
+    SetTier,
+)
 from loyalty.domain.errors import RulesInvalid
+from loyalty.domain.history import NO_NEEDS, HistoryNeeds
 from loyalty.domain.model import EvaluationInput, Line, Member, MemberStats, Occurrence
 from loyalty.domain.policy import ProgramPolicy, RewardDef
 from loyalty.engine.compiler import (
@@ -30,14 +39,17 @@ from loyalty.engine.host import ENGINE, MAX_FACT_PROPERTIES, Hit
 from loyalty.engine.known_values import KnownValues
 from loyalty.engine.limits import FOLDER, MAX_RULES, screen_files
 from loyalty.engine.loader import load_yaml, rules_content_hash
+from loyalty.engine.parse_catalogue import parse_catalogue
 from loyalty.engine.parse_policy import parse_program, parse_rewards
 from loyalty.engine.parse_rules import parse_ruleset
 from loyalty.engine.probe import WORKER
 from loyalty.engine.problems import Problem, Reporter, did_you_mean
 from loyalty.engine.syntax import RuleDef, compares
+from loyalty.engine.vocabulary import PRODUCT_FACTS
 
 logger = logging.getLogger(__name__)
-POLICY_FILES = ("program", "rewards")
+NO_CATALOGUE = Catalogue()
+POLICY_FILES = ("program", "rewards", "catalogue")
 MAX_CACHED_PROBES = 4096
 _validated: OrderedDict[str, str | None] = OrderedDict()
 _validated_lock = threading.Lock()
@@ -102,18 +114,20 @@ def analyse(files: Mapping[str, str], version: str = "check", *,
 
 
 def program_policy(files: Mapping[str, str]) -> ProgramPolicy:
-    """The programme a set of files declares (program.yaml and rewards.yaml only), without
-    reading or compiling its rules."""
+    """The programme a set of files declares (program.yaml, rewards.yaml and catalogue.yaml
+    only), without reading or compiling its rules."""
     docs = {name: load_yaml(text, Reporter(name)) for name, text in files.items()
-            if PurePath(name).stem in ("program", "rewards")}
+            if PurePath(name).stem in POLICY_FILES}
     return _policy(docs, [])
 
 
 def _policy(docs: Mapping[str, object], problems: list[Problem], *,
             limits: bool = True) -> ProgramPolicy:
-    """The programme (program.yaml) with its catalogue (rewards.yaml), read before the rules."""
+    """The programme (program.yaml) with its reward catalogue (rewards.yaml) and the products
+    sold (catalogue.yaml), read before the rules."""
     policy = ProgramPolicy()
     rewards: tuple[RewardDef, ...] = ()
+    catalogue: Catalogue | None = None
     for name, doc in docs.items():
         report = Reporter(name, limits=limits)
         stem = PurePath(name).stem
@@ -121,8 +135,10 @@ def _policy(docs: Mapping[str, object], problems: list[Problem], *,
             policy = parse_program(doc, report)
         elif stem == "rewards":
             rewards = parse_rewards(doc, report)
+        elif stem == "catalogue" and doc is not None:
+            catalogue = parse_catalogue(doc, report)
         problems.extend(report.problems)
-    return replace(policy, rewards=rewards)
+    return replace(policy, rewards=rewards, catalogue=catalogue)
 
 
 def _missing_files(files: Mapping[str, str]) -> list[Problem]:
@@ -134,7 +150,7 @@ def _missing_files(files: Mapping[str, str]) -> list[Problem]:
             Problem(FOLDER, None, None, "program.yaml is missing: the currency and tier ladder "
                     "are defined there")
         )
-    if not stems - {"program", "rewards"}:
+    if not stems - set(POLICY_FILES):
         problems.append(
             Problem(FOLDER, None, None, "no ruleset files: add at least one ruleset such as "
                     "earning.yaml")
@@ -204,7 +220,8 @@ def _cross_check(rules: list[RuleDef], policy: ProgramPolicy, declared: set[str]
                         + did_you_mean(effect.tier, tiers),
                     )
                 )
-    return problems + _offers_presented(rules)
+    return (problems + _offers_presented(rules) + _vouchers_presented(rules, policy)
+            + _line_multipliers(rules))
 
 
 def _offers_presented(rules: list[RuleDef]) -> list[Problem]:
@@ -226,6 +243,64 @@ def _offers_presented(rules: list[RuleDef]) -> list[Problem]:
     return problems
 
 
+def _vouchers_presented(rules: list[RuleDef], policy: ProgramPolicy) -> list[Problem]:
+    """A voucher is presented with a purchase, for a reward of the catalogue: a rule testing
+    for another reward, or reacting to no purchase, tests a list that never holds it."""
+    rewards = [reward.reward_id for reward in policy.rewards]
+    folded = {reward.casefold() for reward in rewards}
+    problems: list[Problem] = []
+    for rule in rules:
+        for test in compares(rule.when):
+            if test.path != "vouchers.presented" or not isinstance(test.value, str):
+                continue
+            if "purchase" not in rule.events:
+                problems.append(Problem(
+                    rule.file, test.line, rule.id,
+                    f"'vouchers.presented' is always empty for {' and '.join(rule.events)} "
+                    "events: only a purchase presents vouchers"))
+            elif test.value.casefold() not in folded:
+                problems.append(Problem(
+                    rule.file, test.line, rule.id,
+                    f"'vouchers.presented' can never hold '{test.value}': no reward of that id "
+                    "in rewards.yaml" + did_you_mean(test.value, rewards, ignore_case=True)))
+    return problems
+
+
+def _by_line(rule: RuleDef) -> bool:
+    """Whether a rule awards points per currency unit or per unit: what has lines."""
+    return any(isinstance(e.effect, AwardPoints) and e.effect.fixed is None for e in rule.effects)
+
+
+def _line_multipliers(rules: list[RuleDef]) -> list[Problem]:
+    """A multiplier limited to lines multiplies only awards per currency unit or per unit: one
+    naming a rule without such an award (or, naming none, reacting to events no such award
+    reacts to) could never add a point."""
+    by_id = {rule.id: rule for rule in reversed(rules)}
+    problems: list[Problem] = []
+    for rule in rules:
+        for effect_def in rule.effects:
+            effect = effect_def.effect
+            if not isinstance(effect, MultiplyPoints) or not effect.lines_only:
+                continue
+            line = effect_def.line or rule.line
+            named = [by_id[name] for name in effect.rules if name in by_id]
+            for other in named:
+                if not _by_line(other):
+                    problems.append(Problem(
+                        rule.file, line, rule.id,
+                        f"multiply_points on lines names rule '{other.id}', which awards no "
+                        "points per currency unit or per unit: a multiplier limited to lines "
+                        "does not multiply fixed points, so it would add nothing"))
+            if not effect.rules and not any(_by_line(other) and set(other.events) & set(rule.events)
+                                            for other in rules):
+                problems.append(Problem(
+                    rule.file, line, rule.id,
+                    "multiply_points on lines would add nothing: no rule reacting to "
+                    f"{' or '.join(rule.events)} events awards points per currency unit or per "
+                    "unit, and a multiplier limited to lines does not multiply fixed points"))
+    return problems
+
+
 def _compile(result: Analysis, version: str, *, limits: bool = True) -> None:
     by_event: dict[str, list[RuleDef]] = {}
     for rule in sorted(result.rules, key=lambda r: r.sort_key):
@@ -233,7 +308,8 @@ def _compile(result: Analysis, version: str, *, limits: bool = True) -> None:
             by_event.setdefault(event, []).append(rule)
     too_complex: set[str] = set()
     for event, rules in sorted(by_event.items()):
-        compiled = compile_event(event, rules, version, event_def(result.policy, event))
+        compiled = compile_event(event, rules, version, event_def(result.policy, event),
+                                 result.policy.catalogue)
         result.problems.extend(_too_complex(compiled, too_complex))
         properties = fact_properties(compiled)
         if limits and properties > MAX_FACT_PROPERTIES:
@@ -354,6 +430,10 @@ class CompiledRuleBook:
         self._policy = analysis.policy
         self._compiled = analysis.compiled
         self.rules: tuple[RuleDef, ...] = tuple(sorted(analysis.rules, key=lambda r: r.sort_key))
+        self._needs = {event: HistoryNeeds(frozenset(compiled.fields.event_history),
+                                           products=not compiled.fields.paths.isdisjoint(
+                                               PRODUCT_FACTS))
+                       for event, compiled in self._compiled.items()}
 
     def warm(self) -> None:
         """Register the compiled rulesets with this process's engine now, so that the first
@@ -369,6 +449,16 @@ class CompiledRuleBook:
     def event_types(self) -> tuple[str, ...]:
         """The event types at least one rule reacts to."""
         return tuple(sorted(self._compiled))
+
+    @property
+    def catalogue(self) -> Catalogue:
+        """The products sold (catalogue.yaml); empty when the set has no catalogue."""
+        return self._policy.catalogue or NO_CATALOGUE
+
+    def history_needs(self, event_type: str) -> HistoryNeeds:
+        """What the rules reacting to `event_type` test of the member's history, so that only
+        that is read before they are evaluated."""
+        return self._needs.get(event_type, NO_NEEDS)
 
     def evaluate(self, data: EvaluationInput) -> list[Decision]:
         """The decisions of every rule the snapshot matches, in application order."""
@@ -397,6 +487,9 @@ class CompiledRuleBook:
                     matched = tuple(sorted(line_hits.get(target.line_awards[position], ())))
                     if not matched:
                         continue
+                elif isinstance(effect_def.effect, GrantReward):  # a gift for these lines
+                    matched = tuple(sorted(set().union(
+                        *(line_hits.get(test, ()) for test in target.line_tests))))
                 decisions.append(
                     Decision(
                         rule_id=rule.id,

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from loyalty.domain.model import EvaluationInput, Line
+from loyalty.domain.catalogue import Catalogue, warranty_covers
+from loyalty.domain.history import EventHistory
+from loyalty.domain.model import EvaluationInput, Line, MemberStats
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 KNOWN_EVENTS = (
@@ -30,6 +33,7 @@ KNOWN_EVENTS = (
 EVENT_ATTRIBUTES = "event.attributes."
 ATTRIBUTE_PREFIXES = (EVENT_ATTRIBUTES, "member.attributes.")
 ATTRIBUTE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,40}$")
+NO_EVENTS = EventHistory()
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,8 @@ _FACTS = [
     FactDef("event.hour", "integer", "18", "hour of the day, 0-23, local time"),
     FactDef("event.payment_methods", "list", "card", "payment methods used"),
     FactDef("offers.presented", "list", "WINBACK-500", "offer codes the member presented"),
+    FactDef("vouchers.presented", "list", "SORRY-VOUCHER",
+            "rewards (ids) whose vouchers the member presented at the till"),
     FactDef("line.sku", "text", "FRIDGE-500L", "product code of one line"),
     FactDef("line.category", "text", "appliances", "product category of one line"),
     FactDef("line.quantity", "integer", "2", "units bought on one line"),
@@ -79,16 +85,46 @@ _FACTS = [
     FactDef("stats.days_since_last_purchase", "integer", "45", "days since the last purchase"),
     FactDef("stats.categories_bought", "list", "appliances", "categories bought before"),
     FactDef("stats.points_available", "integer", "1200", "points the member can spend"),
+    FactDef("products.owned", "list", "fridge",
+            "SKUs and categories the member bought and did not return"),
+    FactDef("products.in_warranty", "list", "FRIDGE-500L",
+            "SKUs and categories of products the member holds still under warranty"),
 ]
 FACTS: dict[str, FactDef] = {fact.path: fact for fact in _FACTS}
 ATTRIBUTE_TYPE = "attribute"
 NUMERIC_TYPES = ("money", "integer", "date")
+#: `events.<type>.<measure>`: the member's history of one type of event (not purchases).
+EVENT_HISTORY = "events."
+HISTORY_MEASURES = {
+    "count_30d": "events of this type over the last 30 days",
+    "count_90d": "events of this type over the last 90 days",
+    "count_365d": "events of this type over the last 365 days",
+    "count_lifetime": "events of this type since enrolment",
+    "days_since_last": "days since the last event of this type; unknown when never",
+}
+HISTORY_EVENT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
+PRODUCT_FACTS = ("products.owned", "products.in_warranty")
+
+
+def history_path(path: str) -> tuple[str, str] | None:
+    """The (event type, measure) an `events.<type>.<measure>` path names, None when it is not
+    one (the event type is not checked against the programme here)."""
+    if not path.startswith(EVENT_HISTORY):
+        return None
+    parts = path.split(".")
+    if len(parts) != 3 or parts[2] not in HISTORY_MEASURES:
+        return None
+    if not HISTORY_EVENT_NAME.match(parts[1]):
+        return None
+    return parts[1], parts[2]
 
 
 def fact_type(path: str) -> str | None:
     """The type of a fact path, 'attribute' for free-form attributes, None when unknown."""
     if path in FACTS:
         return FACTS[path].type
+    if history_path(path) is not None:
+        return "integer"
     for prefix in ATTRIBUTE_PREFIXES:
         if path.startswith(prefix) and ATTRIBUTE_NAME.match(path[len(prefix) :]):
             return ATTRIBUTE_TYPE
@@ -119,8 +155,43 @@ def line_facts(line: Line) -> dict[str, Any]:
     }
 
 
-def snapshot_facts(data: EvaluationInput) -> dict[str, Any]:
-    """Every event/member/stats fact of a snapshot by path; None when unknown."""
+def event_history_facts(stats: MemberStats, types: Iterable[str]) -> dict[str, Any]:
+    """The `events.<type>.*` facts of the given event types and of those the statistics hold;
+    a type they do not hold has no events (counts 0, days since the last unknown)."""
+    facts: dict[str, Any] = {}
+    for kind in {*types, *stats.events}:
+        history = stats.events.get(kind, NO_EVENTS)
+        for measure in HISTORY_MEASURES:
+            facts[f"{EVENT_HISTORY}{kind}.{measure}"] = getattr(history, measure)
+    return facts
+
+
+def product_facts(stats: MemberStats, at: datetime,
+                  catalogue: Catalogue | None) -> dict[str, list[str]]:
+    """`products.owned` (SKUs and categories held) and `products.in_warranty` (those of
+    products held whose catalogue warranty, counted from the purchase day, covers the day of
+    `at`); days are read in the offset of `at`."""
+    owned: dict[str, None] = {}
+    covered: dict[str, None] = {}
+    day = at.date()
+    for held in stats.products:
+        if held.quantity < 1:
+            continue
+        owned.update({held.sku: None, held.category: None})
+        product = catalogue.product(held.sku) if catalogue is not None else None
+        if product is None or not product.warranty_months:
+            continue
+        bought = held.bought_at.astimezone(at.tzinfo) if at.tzinfo else held.bought_at
+        if warranty_covers(bought.date(), product.warranty_months, day):
+            covered.update({held.sku: None, held.category: None})
+    return {"products.owned": list(owned), "products.in_warranty": list(covered)}
+
+
+def snapshot_facts(data: EvaluationInput, *, history: Iterable[str] = (),
+                   catalogue: Catalogue | None = None) -> dict[str, Any]:
+    """Every event/member/stats fact of a snapshot by path; None when unknown. `history`
+    names event types whose `events.*` facts to give even when the statistics hold none of
+    them; `catalogue` gives the warranties of `products.in_warranty`."""
     occ, member, stats = data.occurrence, data.member, data.stats
     day = occ.occurred_at.date()
     facts: dict[str, Any] = {
@@ -134,6 +205,7 @@ def snapshot_facts(data: EvaluationInput) -> dict[str, Any]:
         "event.hour": occ.occurred_at.hour,
         "event.payment_methods": list(occ.payment_methods),
         "offers.presented": list(occ.offer_codes),
+        "vouchers.presented": list(occ.voucher_rewards),
         "member.tier": member.tier,
         "member.vip": bool(member.vip),
         "member.lifecycle_stage": member.lifecycle_stage,
@@ -159,6 +231,10 @@ def snapshot_facts(data: EvaluationInput) -> dict[str, Any]:
         "stats.categories_bought": list(stats.categories_bought),
         "stats.points_available": stats.points_available,
     }
+    facts.update(event_history_facts(stats, history))
+    facts.update(product_facts(stats, occ.occurred_at, catalogue))
+    for name, value in stats.metrics.items():  # the figures of declared metrics
+        facts[f"stats.{name}"] = value
     for name, value in occ.attributes.items():
         facts[f"event.attributes.{name}"] = value
     for name, value in member.attributes.items():

@@ -171,8 +171,9 @@ class Backtest:
         recorded_mode = self.against_version is None
         reader = HistoryReader(self.ctx.engine, self.which, with_recorded=recorded_mode)
         returned = reader.returned_purchases()
-        prefix: MemoryState | None = MemoryState(returned)
-        base = draft = MemoryState(returned)
+        presented = reader.presented_vouchers()
+        prefix: MemoryState | None = MemoryState(returned, presented=presented)
+        base = draft = MemoryState(returned, presented=presented)
         sides = {"draft": Side(), "against": Side()}
         counts: dict[str, int] = defaultdict(int)
         members: set[str] = set()

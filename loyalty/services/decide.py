@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -31,7 +31,7 @@ from loyalty.domain.decisions import (
     RuleBook,
     SetTier,
 )
-from loyalty.domain.effects import floor_points
+from loyalty.domain.effects import floor_points, unit_points
 from loyalty.domain.errors import (
     InsufficientPoints,
     OutOfStock,
@@ -41,10 +41,13 @@ from loyalty.domain.errors import (
     UnknownTransaction,
     ValidationFailed,
 )
+from loyalty.domain.history import EventHistory, Holding
 from loyalty.domain.ledger import ADJUSTMENT_RULE, CLAWBACK_RULE, Account, Source
+from loyalty.domain.metrics import counts_event, occurrence_amount
 from loyalty.domain.model import EvaluationInput, Line, Member, MemberStats, Occurrence
-from loyalty.domain.policy import RewardDef, TierLadder
+from loyalty.domain.policy import MetricDef, ProgramPolicy, RewardDef, TierLadder
 from loyalty.domain.tiers import next_review
+from loyalty.domain.vouchers import USED, HeldReward, SaleLine, taken_back, usable_vouchers
 from loyalty.observability import metrics
 from loyalty.services.limits import MAX_AWARD, budget_key, capped_points, period_key
 from loyalty.services.timing import expiry_for, iso
@@ -94,6 +97,8 @@ class SoldLine:
     quantity: int
     unit_price: Decimal
     returned_quantity: int
+    #: the points the line earned for its units (awards per unit), taken back per unit returned
+    unit_points: int = 0
 
 
 @dataclass(frozen=True)
@@ -124,6 +129,10 @@ class Outcome:
     decisions: list[dict[str, Any]] = field(default_factory=list)
     tier_before: str = ""
     tier_after: str = ""
+    #: a purchase: the vouchers it used; a return: the rewards it took back or found used
+    vouchers: list[dict[str, Any]] = field(default_factory=list)
+    rewards_taken_back: list[dict[str, Any]] = field(default_factory=list)
+    rewards_kept: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -158,12 +167,26 @@ class Changes:
     points_by_rule: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     #: a service desk's adjustment: its own row (points, reason, who made it)
     adjustment: dict[str, Any] | None = None
+    #: vouchers a purchase uses, and rewards a return takes back ("revoked": it was unused;
+    #: "kept": it was used already), by their key in the `State`
+    vouchers_used: list[Any] = field(default_factory=list)
+    rewards_back: list[tuple[Any, str]] = field(default_factory=list)
+    #: the points each line of the occurrence (by index) earned for its units
+    unit_points: dict[int, int] = field(default_factory=dict)
 
 
 class State(Protocol):
     """What deciding reads, and where decided changes are recorded."""
 
     def stats(self, member: Holder, as_of: datetime) -> MemberStats: ...
+
+    def metric_figures(self, member: Holder, as_of: datetime,
+                       metrics: Sequence[MetricDef]) -> Mapping[str, Decimal]: ...
+
+    def event_history(self, member: Holder, as_of: datetime,
+                      types: frozenset[str]) -> Mapping[str, EventHistory]: ...
+
+    def holdings(self, member: Holder, as_of: datetime) -> tuple[Holding, ...]: ...
 
     def usage(self, member_id: str, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
         ...
@@ -175,6 +198,15 @@ class State(Protocol):
     def open_offers(self, member_id: str, as_of: datetime) -> Sequence[HeldOffer]: ...
 
     def purchase(self, transaction_id: str) -> RecordedPurchase | None: ...
+
+    def vouchers(self, codes: Sequence[str]) -> Mapping[str, HeldReward]:
+        """The rewards whose voucher codes are among `codes` (any member's), held for the
+        write that uses them."""
+        ...
+
+    def granted_rewards(self, transaction_id: str) -> Sequence[HeldReward]:
+        """The rewards the rules granted for a purchase (not its reactions')."""
+        ...
 
     def member(self, member_id: str) -> Holder | None: ...
 
@@ -196,8 +228,13 @@ def decision_view(decision: Decision, points: int | None) -> dict[str, Any]:
     return view
 
 
-def metric_value(metric: str, stats: MemberStats, occurrence: Occurrence, earned: int) -> Decimal:
-    """A tier metric as it stands once this occurrence is counted."""
+def metric_value(metric: str, stats: MemberStats, occurrence: Occurrence, earned: int,
+                 policy: ProgramPolicy | None = None) -> Decimal:
+    """A tier metric as it stands once this occurrence is counted (a metric `policy` declares:
+    its figure, plus what the occurrence adds to it)."""
+    declared = policy.metric_figure(metric) if policy is not None else None
+    if declared is not None:
+        return stats.metrics.get(metric, Decimal(0)) + occurrence_amount(declared[0], occurrence)
     purchase = occurrence.kind == "purchase"
     spend = occurrence.total if purchase else Decimal("0")
     visit = 1 if purchase else 0
@@ -244,6 +281,7 @@ class Decider:
         with metrics.rule_evaluation(occ.kind if occ.kind in TRANSACTIONS else "event"):
             decisions = book.evaluate(EvaluationInput(occ, self.member, stats, occ.occurred_at))
         decisions, points = self.within_limits(decisions)
+        changes.unit_points = unit_points(decisions, points, occ)
         parts: list[tuple[int, str, Source]] = []
         views: list[dict[str, Any]] = []
         for index, decision in enumerate(decisions):
@@ -264,8 +302,9 @@ class Decider:
         for decision, view in zip(decisions, views, strict=True):
             self.other_effect(decision, view)
         ladder = book.policy.tiers
-        if ladder is not None and occ.kind == "purchase":
-            self.upgrade(ladder, metric_value(ladder.metric, stats, occ, out.earned))
+        if ladder is not None and moves_ladder(ladder, book.policy, occ.kind):
+            self.upgrade(ladder, {name: metric_value(name, stats, occ, out.earned, book.policy)
+                                  for name in ladder.metrics})
         out.tier_after = self.member.tier
         return changes
 
@@ -373,7 +412,8 @@ class Decider:
                 **common, "reward_id": effect.reward_id, "quantity": effect.quantity,
                 "voucher_code": code, "source_type": self.source_type,
                 "campaign": decision.campaign, "points_spent": 0, "granted_at": at,
-                "valid_until": valid_until,
+                "valid_until": valid_until, "source_lines": list(decision.matched_lines)
+                if self.occ.kind == "purchase" and decision.matched_lines else None,
             })
             out.rewards.append({"reward_id": effect.reward_id, "rule_id": decision.rule_id,
                                 "quantity": effect.quantity, "voucher_code": code,
@@ -412,11 +452,14 @@ class Decider:
                                           "message": effect.message or decision.reason,
                                           "created_at": at})
 
-    def upgrade(self, ladder: TierLadder, value: Decimal) -> None:
-        """Move up at once when the metric reaches a higher tier; never down mid-purchase."""
-        target = ladder.qualifying_tier(value)
-        if ladder.rank(target) > ladder.rank(self.member.tier):
-            self.change_tier(target, f"qualified for {target}: {ladder.metric} reached {value}",
+    def upgrade(self, ladder: TierLadder, values: Mapping[str, Decimal]) -> None:
+        """Move up at once when a metric reaches a higher tier; never down mid-purchase."""
+        target = ladder.qualifying_tier(values)
+        rank = ladder.rank(target)
+        reached = ladder.reached_by(ladder.levels[rank], values)
+        if rank > ladder.rank(self.member.tier) and reached is not None:
+            name, value = reached
+            self.change_tier(target, f"qualified for {target}: {name} reached {value}",
                              None, self.book.version)
 
     def change_tier(self, tier: str, reason: str, rule_id: str | None, version: str) -> None:
@@ -433,11 +476,44 @@ class Decider:
                                    tier_review_at=next_review(self.book.policy.tiers, at, tier))
 
 
+def moves_ladder(ladder: TierLadder, policy: ProgramPolicy, kind: str) -> bool:
+    """Whether an occurrence of this kind can move a member up the ladder: a purchase, or an
+    event one of the ladder's declared metrics sums."""
+    if kind == "purchase":
+        return True
+    declared = (policy.metric_figure(name) for name in ladder.metrics)
+    return counts_event((found[0] for found in declared if found is not None), kind)
+
+
+def with_metric_figures(book: RuleBook, state: State, member: Holder, at: datetime,
+                        stats: MemberStats) -> MemberStats:
+    """The statistics with the figures of the metrics the programme declares (none: as they
+    are, at no cost)."""
+    declared = book.policy.metrics
+    if not declared:
+        return stats
+    return replace(stats, metrics=state.metric_figures(member, at, declared))
+
+
+def member_stats(book: RuleBook, state: State, member: Holder,
+                 occurrence: Occurrence) -> MemberStats:
+    """The member's figures before `occurrence`, with the history (event counts, products
+    held) the rules judging it test, and no more."""
+    at = occurrence.occurred_at
+    stats = with_metric_figures(book, state, member, at, state.stats(member, at))
+    needs = book.history_needs(occurrence.kind)
+    if not needs:
+        return stats
+    events = state.event_history(member, at, needs.events) if needs.events else {}
+    products = state.holdings(member, at) if needs.products else ()
+    return replace(stats, events=events, products=products)
+
+
 def decide_event(book: RuleBook, state: State, member: Holder, occurrence: Occurrence,
                  codes: Callable[[], str] = voucher_code) -> Changes:
     """What the rules decide for a non-purchase occurrence (an event, enrolment, a sweep's)."""
     at = occurrence.occurred_at
-    stats = state.stats(member, at)
+    stats = member_stats(book, state, member, occurrence)
     account = state.account(member, as_of=at)
     account.settle(at, Source("event", occurrence.source_id, at, ruleset_version=book.version))
     return Decider(book, state, member, account, occurrence, codes).run(stats)
@@ -447,10 +523,16 @@ def decide_purchase(book: RuleBook, state: State, member: Holder, occurrence: Oc
                     recorded_at: datetime, codes: Callable[[], str] = voucher_code) -> Changes:
     """What the rules decide for a purchase, and what it adds to the member's figures."""
     at, tid = occurrence.occurred_at, occurrence.source_id
-    stats = state.stats(member, at)
+    vouchers = usable_vouchers(occurrence.vouchers, state.vouchers(occurrence.vouchers),
+                               member.member_id, at) if occurrence.vouchers else []
+    occurrence = replace(occurrence, voucher_rewards=tuple(v.reward_id for v in vouchers))
+    stats = member_stats(book, state, member, occurrence)
     account = state.account(member, as_of=at)
     account.settle(at, Source("transaction", tid, at, ruleset_version=book.version))
     changes = Decider(book, state, member, account, occurrence, codes).run(stats)
+    changes.vouchers_used = [voucher.key for voucher in vouchers]
+    changes.outcome.vouchers = [{"voucher_code": v.voucher_code, "reward_id": v.reward_id,
+                                 "quantity": v.quantity, "status": "used"} for v in vouchers]
     changes.transaction = {
         "transaction_id": tid, "member_id": member.member_id, "type": "purchase",
         "occurred_at": at, "recorded_at": recorded_at, "store_id": occurrence.store_id,
@@ -460,10 +542,12 @@ def decide_purchase(book: RuleBook, state: State, member: Holder, occurrence: Oc
         "returned_total": Decimal("0"),
         "payment_methods": list(occurrence.payment_methods),
         "offer_codes": list(occurrence.offer_codes),
+        "vouchers": list(occurrence.vouchers),
     }
     changes.lines = [
         {"transaction_id": tid, "line_no": i, "sku": line.sku, "category": line.category,
-         "quantity": line.quantity, "unit_price": line.unit_price, "returned_quantity": 0}
+         "quantity": line.quantity, "unit_price": line.unit_price, "returned_quantity": 0,
+         "unit_points": changes.unit_points.get(i, 0)}
         for i, line in enumerate(occurrence.lines)]
     last = member.last_purchase_at
     categories = sorted(set(member.categories) | {line.category for line in occurrence.lines})
@@ -480,15 +564,15 @@ def decide_purchase(book: RuleBook, state: State, member: Holder, occurrence: Oc
 
 
 def reactions(changes: Changes, before: Holder) -> list[Occurrence]:
-    """What a purchase changed that the rules react to in the same transaction: an upgrade,
-    a drifting member coming back."""
+    """What a purchase (or an event a tier metric sums) changed that the rules react to in the
+    same transaction: an upgrade, a drifting member coming back (a purchase only)."""
     occ, out = changes.occurrence, changes.outcome
     found: list[Occurrence] = []
     if out.tier_after != out.tier_before:
         found.append(Occurrence(
             kind="tier_changed", source_id=f"{occ.source_id}#tier", occurred_at=occ.occurred_at,
             attributes={"from": out.tier_before, "to": out.tier_after, "direction": "up"}))
-    if before.profile.lifecycle_stage in DRIFTING:
+    if occ.kind == "purchase" and before.profile.lifecycle_stage in DRIFTING:
         found.append(Occurrence(
             kind="lifecycle_changed", source_id=f"{occ.source_id}#lifecycle",
             occurred_at=occ.occurred_at,
@@ -532,9 +616,27 @@ def return_lines(original: RecordedPurchase, lines: Sequence[Line],
     return value, returned_now, rows
 
 
+def clawback_target(original: RecordedPurchase, returned_now: Mapping[int, int],
+                    returned_total: Decimal) -> int:
+    """The points a purchase has given back once these units are returned: each line's points
+    for its units per unit returned, the rest of its points in proportion to the value
+    returned; never more than it earned."""
+    earned = original.points_earned
+    by_units = 0
+    for line in original.lines:
+        returned = returned_now.get(line.line_no, line.returned_quantity)
+        if line.unit_points and line.quantity > 0:
+            by_units += line.unit_points * returned // line.quantity
+    rest = max(0, earned - sum(line.unit_points for line in original.lines))
+    by_value = rest if original.total <= 0 else min(
+        rest, floor_points(rest * returned_total / original.total))
+    return min(earned, by_units + by_value)
+
+
 def decide_return(book: RuleBook, state: State, member: Holder, occurrence: Occurrence,
                   original_id: str, recorded_at: datetime) -> Changes:
-    """Claw back points in proportion to the value returned, never more than was earned."""
+    """Claw back the points of the units returned (awards per unit) and the rest of the
+    purchase's points in proportion to the value returned, never more than was earned."""
     original = state.purchase(original_id)
     if original is None or original.member_id != member.member_id or original.type != "purchase":
         raise UnknownTransaction(
@@ -547,11 +649,7 @@ def decide_return(book: RuleBook, state: State, member: Holder, occurrence: Occu
         ]})
     value, returned_now, rows = return_lines(original, occurrence.lines, tid)
     returned_total = original.returned_total + value
-    target = (
-        original.points_earned if original.total <= 0
-        else min(original.points_earned,
-                 floor_points(original.points_earned * returned_total / original.total))
-    )
+    target = clawback_target(original, returned_now, returned_total)
     claw = max(0, target - original.points_clawed_back)
     account = state.account(member, as_of=None)
     source = Source("transaction", tid, at, ruleset_version=book.version)
@@ -584,7 +682,29 @@ def decide_return(book: RuleBook, state: State, member: Holder, occurrence: Occu
         "reason": reason + (f"; {shortfall} points could not be taken back"
                             f" ({book.policy.points.shortfall})" if shortfall else ""),
     })
+    take_back_rewards(book, state, original, returned_now, changes)
     return changes
+
+
+def take_back_rewards(book: RuleBook, state: State, original: RecordedPurchase,
+                      returned_now: dict[int, int], changes: Changes) -> None:
+    """A return that leaves none of the lines a reward was granted for takes it back: an unused
+    one is revoked (and its stock given back), a used one is noted as kept."""
+    lines = [SaleLine(x.line_no, x.quantity, x.returned_quantity) for x in original.lines]
+    out = changes.outcome
+    for reward in taken_back(state.granted_rewards(original.transaction_id), lines,
+                             returned_now):
+        view = {"reward_id": reward.reward_id, "voucher_code": reward.voucher_code,
+                "quantity": reward.quantity, "rule_id": reward.rule_id}
+        if reward.status == USED:
+            changes.rewards_back.append((reward.key, "kept"))
+            out.rewards_kept.append({**view, "used_by": reward.used_by})
+            continue
+        changes.rewards_back.append((reward.key, "revoked"))
+        out.rewards_taken_back.append(view)
+        listed = book.policy.reward(reward.reward_id)
+        if listed is not None and listed.stock is not None:
+            changes.stock[reward.reward_id] -= reward.quantity
 
 
 def reward_available(reward: RewardDef, as_of: datetime) -> bool:
@@ -673,7 +793,10 @@ def decide_adjustment(book: RuleBook, state: State, member: Holder, adjustment_i
 
 
 def absorb(out: Outcome, reaction: Outcome) -> None:
-    """A reaction's effects join the receipt of the purchase that caused it."""
+    """A reaction's effects join the receipt of the purchase that caused it: its points are
+    counted in what the receipt says was earned (the purchase's own record keeps its own)."""
+    out.earned += reaction.earned
+    out.pending += reaction.pending
     out.rewards.extend(reaction.rewards)
     out.offers.extend(reaction.offers)
     out.decisions.extend(reaction.decisions)
@@ -709,7 +832,10 @@ def process(book: RuleBook, state: State, member: Holder, occurrence: Occurrence
         }
     state.record(changes, recorded_at)
     done = [changes]
-    for reaction in reactions(changes, member) if occurrence.kind == "purchase" else ():
+    ladder = book.policy.tiers
+    reacts = occurrence.kind == "purchase" or (
+        ladder is not None and moves_ladder(ladder, book.policy, occurrence.kind))
+    for reaction in reactions(changes, member) if reacts else ():
         now = state.member(member.member_id)
         assert now is not None
         later = decide_event(book, state, now, reaction, codes)

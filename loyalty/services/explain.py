@@ -9,6 +9,7 @@ occurrence with the version that recorded it gives what was recorded.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from loyalty import engine as rule_engine
@@ -16,10 +17,17 @@ from loyalty.domain.decisions import Decision, RuleBook
 from loyalty.domain.errors import UnknownMember, ValidationFailed
 from loyalty.domain.model import EvaluationInput, Occurrence
 from loyalty.services.context import ServiceContext
+from loyalty.services.decide import member_stats
 from loyalty.services.limits import limit_phrase, period_key
 from loyalty.services.replay import MemoryState, Step, replay_item
 from loyalty.services.state import holder_of
-from loyalty.store.history import HistoryFilter, HistoryItem, HistoryReader, SharedCounters
+from loyalty.store.history import (
+    HistoryFilter,
+    HistoryItem,
+    HistoryReader,
+    SharedCounters,
+    replay_codes,
+)
 
 
 class _Books:
@@ -97,6 +105,11 @@ def explain_for_member(ctx: ServiceContext, book: RuleBook, member_id: str,
         with ctx.uow(read_only=True) as uow:
             holder = holder_of(uow, row)
         state.enrol(holder.profile, holder.profile.tags, holder.profile.tier)
+    if occurrence.vouchers:  # presented as the replayed history holds them
+        with ctx.uow(read_only=True) as uow:
+            codes = replay_codes(uow.connection, occurrence.vouchers)
+        occurrence = replace(occurrence, vouchers=tuple(codes.get(code, code)
+                                                        for code in occurrence.vouchers))
     item = HistoryItem(seq=0, member_id=member_id, source_type=_source_type(occurrence),
                        source_id=occurrence.source_id, occurred_at=occurrence.occurred_at,
                        kind=occurrence.kind, version=book.version, occurrence=occurrence,
@@ -116,7 +129,10 @@ def _explain(state: MemoryState, book: RuleBook, item: HistoryItem) -> dict[str,
     if (memory is not None and item.source_type not in ("redemption", "adjustment")
             and item.kind != "return"):
         holder = memory.holder
-        stats = state.stats(holder, occurrence.occurred_at)
+        held = state.vouchers(occurrence.vouchers)
+        occurrence = replace(occurrence, voucher_rewards=tuple(
+            held[code].reward_id for code in occurrence.vouchers if code in held))
+        stats = member_stats(book, state, holder, occurrence)
         matched = list(book.evaluate(EvaluationInput(occurrence, holder.profile, stats,
                                                      occurrence.occurred_at)))
         usage = dict(memory.usage)

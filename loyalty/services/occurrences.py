@@ -19,6 +19,7 @@ def purchase_occurrence(cmd: RecordTransaction) -> Occurrence:
         total=sum((line.amount for line in lines), start=Decimal("0")), lines=lines,
         store_id=cmd.store_id, channel=cmd.channel, currency=cmd.currency,
         payment_methods=tuple(p.method for p in cmd.payments), offer_codes=cmd.offer_codes,
+        vouchers=cmd.vouchers,
     )
 
 

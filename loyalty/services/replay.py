@@ -5,7 +5,8 @@ the order it was recorded. Replaying it member by member through `decide.process
 `decide_redemption`, `decide_adjustment`) with the rules that were in force reproduces what was
 recorded; replaying it with other rules shows what they would have done. `MemoryState` is the
 decision path's `State` held in memory: the member, their open lots, their recent transactions
-(for the statistics rules test), limit usage, budgets, stock and open offers.
+(for the statistics rules test), their events and purchase lines (for the history rules test),
+limit usage, budgets, stock and open offers.
 
 What the sweep did is replayed as recorded: its tier, lifecycle and VIP moves are applied as
 it applied them and its events are decided again; expiry needs no replay (settling a member's
@@ -16,16 +17,21 @@ from __future__ import annotations
 
 import copy
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from loyalty.domain.attributes import RAISED_EVENTS
 from loyalty.domain.decisions import RuleBook
 from loyalty.domain.errors import LoyaltyError
+from loyalty.domain.history import EventHistory, HeldLine, Holding, event_history, holdings
 from loyalty.domain.ledger import Account
+from loyalty.domain.metrics import MetricLog
 from loyalty.domain.model import Member, MemberStats
+from loyalty.domain.policy import MetricDef
+from loyalty.domain.vouchers import REVOKED, USED, HeldReward
 from loyalty.services.decide import (
     Changes,
     HeldOffer,
@@ -36,7 +42,7 @@ from loyalty.services.decide import (
     decide_redemption,
     process,
 )
-from loyalty.store.history import HistoryItem, HistoryReader, SharedCounters
+from loyalty.store.history import HistoryItem, HistoryReader, SharedCounters, replay_voucher
 
 #: Transactions older than this before the newest one seen are no longer in any statistic.
 WINDOW = timedelta(days=366)
@@ -62,13 +68,20 @@ class MemberMemory:
     usage: dict[tuple[str, str], int] = field(default_factory=dict)
     offers: list[HeldOffer] = field(default_factory=list)
     offer_until: dict[Any, datetime] = field(default_factory=dict)
+    #: when each type of event (and return) was recorded, for `events.<type>.*`
+    event_times: dict[str, list[datetime]] = field(default_factory=dict)
+    #: every purchase line and return line, for `products.*`
+    held: list[HeldLine] = field(default_factory=list)
+    #: what declared metrics count (`stats.<metric>_*`, tiers and VIP by them)
+    metrics: MetricLog = field(default_factory=MetricLog)
 
 
 class MemoryState:
     """The decision path's `State` in memory: what a replay decides against and records into."""
 
     def __init__(self, returned: set[str] | None = None,
-                 shared: SharedCounters | None = None) -> None:
+                 shared: SharedCounters | None = None,
+                 presented: set[str] | None = None) -> None:
         self.members: dict[str, MemberMemory] = {}
         #: with `shared`, budgets and stock are all members' as recorded, as of `as_of`
         self.shared = shared
@@ -78,6 +91,12 @@ class MemoryState:
         #: purchases a later return needs (None: keep every purchase)
         self.returned = returned
         self.purchases: dict[str, RecordedPurchase] = {}
+        #: rewards granted, by the voucher code a replay gives them (`replay_voucher`): those
+        #: a later purchase presents (`presented`; None: all) or a return may take back
+        self.presented = presented
+        self.rewards: dict[str, HeldReward] = {}
+        self.rewards_of: dict[str, list[str]] = defaultdict(list)
+        self._granted: dict[tuple[str, str, str], int] = defaultdict(int)
         self._ids = 0
 
     def fork(self) -> MemoryState:
@@ -126,6 +145,18 @@ class MemoryState:
             points_lifetime=account.lifetime, points_365d=points,
         )
 
+    def event_history(self, member: Holder, as_of: datetime,
+                      types: frozenset[str]) -> Mapping[str, EventHistory]:
+        times = self.members[member.member_id].event_times
+        return {kind: event_history(times.get(kind, ()), as_of) for kind in types}
+
+    def holdings(self, member: Holder, as_of: datetime) -> tuple[Holding, ...]:
+        return holdings(self.members[member.member_id].held, as_of)
+
+    def metric_figures(self, member: Holder, as_of: datetime,
+                       metrics: Sequence[MetricDef]) -> dict[str, Decimal]:
+        return self.members[member.member_id].metrics.figures(metrics, as_of)
+
     # counters
     def usage(self, member_id: str, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
         usage = self.members[member_id].usage
@@ -147,6 +178,12 @@ class MemoryState:
 
     def purchase(self, transaction_id: str) -> RecordedPurchase | None:
         return self.purchases.get(transaction_id)
+
+    def vouchers(self, codes: Sequence[str]) -> dict[str, HeldReward]:
+        return {code: self.rewards[code] for code in codes if code in self.rewards}
+
+    def granted_rewards(self, transaction_id: str) -> list[HeldReward]:
+        return [self.rewards[code] for code in self.rewards_of.get(transaction_id, ())]
 
     # recording
     def record(self, changes: Changes, recorded_at: datetime) -> None:
@@ -176,10 +213,58 @@ class MemoryState:
                 offer_key, row["offer_code"], row["benefit"], row["value"], row["description"],
                 row["rule_id"], row["ruleset_version"], row["campaign"]))
             memory.offer_until[offer_key] = row["valid_until"]
+        self._rewards(changes)
         self._member_changes(holder, changes.member)
+        if changes.event is not None:
+            event = changes.event
+            memory.event_times.setdefault(event["type"], []).append(event["occurred_at"])
+        self._count_for_metrics(memory, changes)
         tx = changes.transaction
         if tx is not None:
             self._transaction(memory, changes, tx)
+
+    def _count_for_metrics(self, memory: MemberMemory, changes: Changes) -> None:
+        """Keep what declared metrics count: purchase lines, returns (before the purchase
+        they return is updated) and the events of tills."""
+        log, tx, event = memory.metrics, changes.transaction, changes.event
+        if event is not None and event["type"] not in RAISED_EVENTS:
+            log.event(event["type"], event["occurred_at"], event["attributes"])
+        if tx is None:
+            return
+        lines = [(x["sku"], x["category"], x["quantity"]) for x in changes.lines]
+        if tx["type"] == "purchase":
+            log.purchase(tx["transaction_id"], tx["occurred_at"], lines)
+        elif changes.returned is not None:
+            original_id = changes.returned[0]
+            original = self.purchases.get(original_id)
+            held = () if original is None else tuple(
+                (x.sku, x.category, x.quantity - x.returned_quantity) for x in original.lines)
+            log.returned(original_id, tx["occurred_at"], lines, held)
+
+    def _rewards(self, changes: Changes) -> None:
+        """Rewards granted (under the code a replay gives them), used and taken back."""
+        source_id = changes.occurrence.source_id
+        for row in changes.rewards:
+            identity = (row["source_type"], row["source_id"], row["reward_id"])
+            code = replay_voucher(*identity, self._granted[identity])
+            self._granted[identity] += 1
+            if not (self.presented is None or self.returned is None
+                    or code in self.presented or row["source_id"] in self.returned):
+                continue
+            lines = row.get("source_lines")
+            self.rewards[code] = HeldReward(
+                code, code, row["member_id"], row["reward_id"], row["quantity"],
+                row["source_type"], row["source_id"], row["granted_at"], row["valid_until"],
+                row["rule_id"], row["campaign"],
+                source_lines=None if lines is None else tuple(lines))
+            if row["source_type"] == "transaction":
+                self.rewards_of[row["source_id"]].append(code)
+        for code in changes.vouchers_used:
+            self.rewards[code] = replace(self.rewards[code], status=USED, used_by=source_id)
+        for code, outcome in changes.rewards_back:
+            reward = self.rewards[code]
+            self.rewards[code] = (replace(reward, status=REVOKED, revoked_by=source_id)
+                                  if outcome == "revoked" else replace(reward, kept_by=source_id))
 
     @staticmethod
     def _member_changes(holder: Holder, values: dict[str, Any]) -> None:
@@ -202,6 +287,11 @@ class MemoryState:
 
     def _transaction(self, memory: MemberMemory, changes: Changes, tx: dict[str, Any]) -> None:
         at: datetime = tx["occurred_at"]
+        purchase_id = tx["transaction_id"] if tx["type"] == "purchase" else tx[
+            "original_transaction_id"]
+        sign = 1 if tx["type"] == "purchase" else -1
+        memory.held.extend(HeldLine(purchase_id, x["sku"], x["category"], at, sign * x["quantity"])
+                           for x in changes.lines)
         if tx["type"] == "purchase":
             memory.recent.append(Recent(at, tx["total"], True, tx["points_earned"]))
             tid = tx["transaction_id"]
@@ -210,8 +300,10 @@ class MemoryState:
                     tid, changes.member_id, "purchase", at, tx["total"], tx["currency"],
                     tx["points_earned"], 0, Decimal("0"),
                     tuple(SoldLine(x["line_no"], x["sku"], x["category"], x["quantity"],
-                                   x["unit_price"], 0) for x in changes.lines))
+                                   x["unit_price"], 0, x.get("unit_points", 0))
+                          for x in changes.lines))
         else:
+            memory.event_times.setdefault("return", []).append(at)
             memory.recent.append(Recent(at, tx["total"], False, -tx["points_clawed_back"]))
             assert changes.returned is not None
             original_id, returned_now, values = changes.returned

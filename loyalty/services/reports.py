@@ -1,4 +1,5 @@
-"""What marketing reads at a glance: the pyramid, the lifecycle, and win-back returns."""
+"""What marketing reads at a glance: the pyramid, the lifecycle, win-back returns, and the
+rewards that came back with returned purchases."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 from sqlalchemy import and_, distinct, func, select
 
 from loyalty.services.context import ServiceContext
+from loyalty.services.timing import iso
 from loyalty.store import tables as t
 
 m = t.members.c
@@ -66,3 +68,26 @@ def winback(ctx: ServiceContext) -> dict[str, Any]:
                 "use_rate": round(int(used) / int(issued), 4) if issued else 0.0,
             })
     return {"offers": offers}
+
+
+def returned_rewards(ctx: ServiceContext) -> dict[str, Any]:
+    """Rewards whose purchase was returned, oldest return first: revoked when unused, kept
+    when the member had used them already; and how many of each reward."""
+    with ctx.uow(read_only=True) as uow:
+        rows = uow.programme.returned_rewards()
+    rewards = []
+    totals: dict[str, dict[str, int]] = {}
+    for r in rows:
+        outcome = "revoked" if r.revoked_by is not None else "kept"
+        count = totals.setdefault(r.reward_id, {"revoked": 0, "kept": 0})
+        count[outcome] += 1
+        rewards.append({
+            "member_id": r.member_id, "reward_id": r.reward_id, "quantity": r.quantity,
+            "voucher_code": r.voucher_code, "outcome": outcome, "purchase_id": r.source_id,
+            "return_id": r.revoked_by or r.kept_by,
+            "returned_at": iso(r.revoked_at or r.kept_at),
+            "used_by": r.used_transaction_id, "rule_id": r.rule_id, "campaign": r.campaign,
+        })
+    return {"totals": [{"reward_id": reward_id, **count}
+                       for reward_id, count in sorted(totals.items())],
+            "rewards": rewards}

@@ -16,7 +16,8 @@ from loyalty.engine.loader import load_yaml
 from loyalty.engine.problems import Reporter
 
 ADDED, REMOVED, CHANGED, MOVED, UNREADABLE = "added", "removed", "changed", "moved", "unreadable"
-SECTIONS = ("file", "ruleset", "programme", "tier", "event", "catalogue", "reward", "rule")
+SECTIONS = ("file", "ruleset", "programme", "tier", "event", "catalogue", "reward", "product",
+            "rule")
 ID_FIELDS = ("id", "tier", "fact", "name")
 EFFECT_ID_FIELDS = ("reward", "offer", "privilege", "notification", "tag", "tier")
 SUMMARY_FIELDS = ("name", "description")
@@ -202,6 +203,8 @@ def _entries(name: str, doc: Any) -> list[_Entry]:
         return _programme(name, doc)
     if stem == "rewards":
         return _catalogue(name, doc)
+    if stem == "catalogue":
+        return _products(name, doc)
     return _ruleset(name, doc)
 
 
@@ -225,6 +228,21 @@ def _catalogue(name: str, doc: Mapping[str, Any]) -> list[_Entry]:
     for key, value in doc.items():
         if key == "rewards" and isinstance(value, list):
             entries.extend(_listed("reward", name, value))
+        else:
+            entries.append(_Entry("catalogue", key, name, value))
+    return entries
+
+
+def _products(name: str, doc: Mapping[str, Any]) -> list[_Entry]:
+    """The products of catalogue.yaml, each known by its code."""
+    entries: list[_Entry] = []
+    for key, value in doc.items():
+        if key == "products" and isinstance(value, list):
+            for position, item in enumerate(value, start=1):
+                sku = item.get("sku") if isinstance(item, Mapping) else None
+                ident = str(sku) if isinstance(sku, str | int) and str(sku) else (
+                    f"{name}#{position}")
+                entries.append(_Entry("product", ident, name, item))
         else:
             entries.append(_Entry("catalogue", key, name, value))
     return entries

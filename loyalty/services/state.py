@@ -3,16 +3,29 @@ budget, a reward's stock) until the unit of work ends, and `record` writes decid
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from loyalty.domain.history import EventHistory, Holding
 from loyalty.domain.ledger import Account
 from loyalty.domain.model import MemberStats
+from loyalty.domain.policy import MetricDef
+from loyalty.domain.vouchers import HeldReward
 from loyalty.services.decide import Changes, HeldOffer, Holder, RecordedPurchase, SoldLine
 from loyalty.services.receipt import save_account
+from loyalty.store import member_history
 from loyalty.store.uow import SqlUnitOfWork
+
+
+def held_reward(row: Any) -> HeldReward:
+    """A member_rewards row as the decision path sees it."""
+    return HeldReward(
+        row.id, row.voucher_code, row.member_id, row.reward_id, row.quantity, row.source_type,
+        row.source_id, row.granted_at, row.valid_until, row.rule_id, row.campaign, row.status,
+        row.used_transaction_id, row.revoked_by, row.kept_by,
+        None if row.source_lines is None else tuple(row.source_lines))
 
 
 def holder_of(uow: SqlUnitOfWork, row: Any) -> Holder:
@@ -45,6 +58,17 @@ class SqlState:
     def stats(self, member: Holder, as_of: datetime) -> MemberStats:
         return self.uow.transactions.stats(self.rows[member.member_id], as_of)
 
+    def metric_figures(self, member: Holder, as_of: datetime,
+                       metrics: Sequence[MetricDef]) -> dict[str, Decimal]:
+        return self.uow.transactions.metric_figures(member.member_id, as_of, metrics)
+
+    def event_history(self, member: Holder, as_of: datetime,
+                      types: frozenset[str]) -> Mapping[str, EventHistory]:
+        return member_history.event_history(self.uow.connection, member.member_id, as_of, types)
+
+    def holdings(self, member: Holder, as_of: datetime) -> tuple[Holding, ...]:
+        return member_history.member_holdings(self.uow.connection, member.member_id, as_of)
+
     def account(self, member: Holder, *, as_of: datetime | None) -> Account:
         return self.uow.ledger.account(self.rows[member.member_id], as_of=as_of)
 
@@ -69,12 +93,18 @@ class SqlState:
         if row is None:
             return None
         lines = tuple(SoldLine(x.line_no, x.sku, x.category, x.quantity, x.unit_price,
-                               x.returned_quantity)
+                               x.returned_quantity, x.unit_points)
                       for x in self.uow.transactions.lines(transaction_id))
         return RecordedPurchase(row.transaction_id, row.member_id, row.type, row.occurred_at,
                                 row.total, row.currency, row.points_earned,
                                 row.points_clawed_back, row.returned_total or Decimal("0"),
                                 lines)
+
+    def vouchers(self, codes: Sequence[str]) -> Mapping[str, HeldReward]:
+        return {row.voucher_code: held_reward(row) for row in self.uow.programme.vouchers(codes)}
+
+    def granted_rewards(self, transaction_id: str) -> Sequence[HeldReward]:
+        return [held_reward(row) for row in self.uow.programme.purchase_rewards(transaction_id)]
 
     def record(self, changes: Changes, recorded_at: datetime) -> None:
         uow, programme, member_id = self.uow, self.uow.programme, changes.member_id
@@ -93,6 +123,10 @@ class SqlState:
                 programme.add_redeemed(reward_id, quantity)
         for offer_key in changes.offers_used:
             programme.use_offer(offer_key, occ.occurred_at, occ.source_id)
+        for reward_key in changes.vouchers_used:
+            programme.use_reward(reward_key, occ.occurred_at, occ.source_id)
+        for reward_key, outcome in changes.rewards_back:
+            programme.take_back_reward(reward_key, outcome, occ.occurred_at, occ.source_id)
         programme.add_member_rewards(changes.rewards)
         programme.add_offers(changes.offers)
         programme.add_privileges(changes.privileges)

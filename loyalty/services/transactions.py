@@ -40,7 +40,9 @@ def _purchase(book: RuleBook, uow: SqlUnitOfWork, member: Any, cmd: RecordTransa
               now: datetime) -> dict[str, Any]:
     state = SqlState(uow)
     done = process(book, state, state.adopt(member), purchase_occurrence(cmd), now)
-    return _receipt(uow, cmd, done, member)
+    body = _receipt(uow, cmd, done, member)
+    body["vouchers"] = done[0].outcome.vouchers
+    return body
 
 
 def _return(book: RuleBook, uow: SqlUnitOfWork, member: Any, cmd: RecordTransaction,
@@ -52,6 +54,8 @@ def _return(book: RuleBook, uow: SqlUnitOfWork, member: Any, cmd: RecordTransact
     transaction = done[0].transaction
     assert transaction is not None
     body["returned_value"] = str(-transaction["total"])
+    body["rewards_taken_back"] = done[0].outcome.rewards_taken_back
+    body["rewards_kept"] = done[0].outcome.rewards_kept
     return body
 
 

@@ -186,6 +186,33 @@ def _adjustments(conn: Connection) -> Iterator[str]:
         yield f"adjustment {r[0]} of member {r[1]}: {r[2]} points but its entries move {r[3]}"
 
 
+def _rewards(conn: Connection) -> Iterator[str]:
+    """A used reward names a purchase of its member; a revoked one, and a used one kept after
+    a return, name a return of the purchase that granted it."""
+    mr = t.member_rewards.c
+    used = t.transactions.alias("used")
+    back = t.transactions.alias("back")
+    taken_by = func.coalesce(mr.revoked_by, mr.kept_by)
+    query = select(mr.id, mr.member_id, mr.reward_id, mr.status, mr.used_transaction_id,
+                   taken_by).select_from(
+        t.member_rewards
+        .outerjoin(used, and_(used.c.transaction_id == mr.used_transaction_id,
+                              used.c.type == "purchase", used.c.member_id == mr.member_id))
+        .outerjoin(back, and_(back.c.transaction_id == taken_by, back.c.type == "return",
+                              back.c.original_transaction_id == mr.source_id))
+    ).where(or_(
+        mr.status.not_in(("held", "used", "revoked")),
+        (mr.status == "used") != mr.used_transaction_id.is_not(None),
+        (mr.status == "revoked") != mr.revoked_by.is_not(None),
+        and_(mr.kept_by.is_not(None), mr.status != "used"),
+        and_(mr.used_transaction_id.is_not(None), used.c.transaction_id.is_(None)),
+        and_(taken_by.is_not(None), back.c.transaction_id.is_(None)),
+    ))
+    for r in conn.execute(query):
+        yield (f"reward {r[0]} ({r[2]}) of member {r[1]}: {r[3]}, used by {r[4]}, taken back "
+               f"by {r[5]}: not a purchase of the member or a return of its purchase")
+
+
 def _idempotency(conn: Connection) -> Iterator[str]:
     """Every recorded transaction, event, redemption and adjustment has the idempotency record
     that answers a repeat."""
@@ -210,7 +237,8 @@ def verify_ledger(ctx: ServiceContext) -> list[str]:
         conn = uow.connection
         problems = [*_whole_points(conn), *_balance_drift(conn), *_lot_drift(conn),
                     *_lots_match_balances(conn), *_transactions(conn), *_clawbacks(conn),
-                    *_redemptions(conn), *_adjustments(conn), *_idempotency(conn),
+                    *_redemptions(conn), *_adjustments(conn), *_rewards(conn),
+                    *_idempotency(conn),
                     *_history(conn)]
     return problems
 

@@ -28,6 +28,7 @@ from loyalty.domain.errors import (
 )
 from loyalty.engine import Problem
 from loyalty.engine.limits import screen_files
+from loyalty.packs import DEFAULT_PACK, pack_dir
 from loyalty.services import audit
 from loyalty.services.audit import SYSTEM, Actor
 from loyalty.services.context import ServiceContext, utcnow
@@ -327,21 +328,42 @@ def refuse(ctx: ServiceContext, actor: Actor, what: str, error: ChangeRefused) -
                        details={"code": error.code, **error.details})
 
 
-def bootstrap(engine: Engine, settings: Settings, *, prepare: Prepare | None = None) -> None:
-    """On a database with no rules yet, activate the bundled rules directory."""
-    if not Path(settings.rules_dir).is_dir():
-        return
-    files = rule_engine.read_rule_dir(settings.rules_dir)
+def first_rules(settings: Settings) -> tuple[Path, str] | None:
+    """The folder a database with no rules starts from, and why: the rules folder when it
+    exists; with the setting left at its default and no such folder (an installed copy run
+    from an empty folder), the default pack; otherwise none."""
+    folder = Path(settings.rules_dir)
+    if folder.is_dir():
+        return folder, "the bundled rules, on first start"
+    if settings.rules_dir == Settings.rules_dir:
+        return pack_dir(DEFAULT_PACK), f"the {DEFAULT_PACK} pack, on first start"
+    return None
+
+
+def bootstrap(engine: Engine, settings: Settings, *, prepare: Prepare | None = None,
+              pack: str | None = None) -> bool:
+    """On a database with no rules yet, activate `pack`, or else the rules folder (see
+    `first_rules`). Whether a version was activated."""
+    if pack is not None:
+        start: tuple[Path, str] | None = (pack_dir(pack), f"the {pack} pack, by loyalty init")
+    else:
+        start = first_rules(settings)
+    if start is None:
+        return False
+    folder, reason = start
+    files = rule_engine.read_rule_dir(folder)
     require_valid(files)  # before the transaction: the rehearsal takes a second or so
 
-    def attempt() -> None:
+    def attempt() -> bool:
         with SqlUnitOfWork(engine) as uow:
-            if uow.programme.latest_rule_version_number() is None:
-                activate_files(uow, files, SYSTEM, reason="the bundled rules, on first start",
-                               settings=settings, prepare=prepare)
-                uow.commit()
+            if uow.programme.latest_rule_version_number() is not None:
+                return False
+            activate_files(uow, files, SYSTEM, reason=reason, settings=settings,
+                           prepare=prepare)
+            uow.commit()
+            return True
 
-    run_with_retry(attempt, retries=settings.max_retries)
+    return run_with_retry(attempt, retries=settings.max_retries)
 
 
 def require_approval_ok(uow: SqlUnitOfWork, now: datetime, *, draft: Any | None) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.pool import StaticPool
 
+from loyalty.store.metric_queries import register_sqlite_functions
 from loyalty.store.outage import DatabaseUnavailable, drop_poisoned_connections
 
 log = logging.getLogger(__name__)
@@ -118,6 +119,7 @@ def _sqlite_engine(url: str, *, echo: bool, background_checkpoints: bool,
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        register_sqlite_functions(dbapi_connection)
         cursor = dbapi_connection.cursor()
         if not memory:
             cursor.execute("PRAGMA journal_mode=WAL")

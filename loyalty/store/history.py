@@ -11,13 +11,46 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import Engine, and_, func, select, union_all
 
 from loyalty.domain.ledger import ADJUSTMENT_RULE
 from loyalty.domain.model import Line, Member, Occurrence
 from loyalty.store import tables as t
 
 CHUNK = 2000
+#: voucher codes looked up per statement
+CODES_PER_QUERY = 1000
+
+
+def replay_voucher(source_type: str, source_id: str, reward_id: str, ordinal: int) -> str:
+    """The voucher code a replay gives a reward: the `ordinal`-th (from 0) of `reward_id` its
+    source granted; a recorded voucher is presented under it again (`replay_codes`)."""
+    return f"{source_type}:{source_id}:{reward_id}:{ordinal}"
+
+
+def replay_codes(conn: Any, codes: Sequence[str]) -> dict[str, str]:
+    """The replay's code (`replay_voucher`) of each recorded voucher code found."""
+    r = t.member_rewards.c
+    found = []
+    unique = sorted(set(codes))
+    for start in range(0, len(unique), CODES_PER_QUERY):
+        found += conn.execute(select(r.id, r.voucher_code, r.source_type, r.source_id,
+                                     r.reward_id)
+                              .where(r.voucher_code.in_(unique[start:start + CODES_PER_QUERY]))
+                              ).all()
+    sources = sorted({row.source_id for row in found})
+    ordinal: dict[int, int] = {}
+    counted: dict[tuple[str, str, str], int] = defaultdict(int)
+    for start in range(0, len(sources), CODES_PER_QUERY):
+        rows = conn.execute(select(r.id, r.source_type, r.source_id, r.reward_id)
+                            .where(r.source_id.in_(sources[start:start + CODES_PER_QUERY]))
+                            .order_by(r.id))
+        for row in rows:
+            identity = (row.source_type, row.source_id, row.reward_id)
+            ordinal[row.id] = counted[identity]
+            counted[identity] += 1
+    return {row.voucher_code: replay_voucher(row.source_type, row.source_id, row.reward_id,
+                                             ordinal[row.id]) for row in found}
 
 
 @dataclass
@@ -108,6 +141,19 @@ class HistoryReader:
         with self.engine.connect().execution_options(read_only=True) as conn:
             return {row[0] for row in conn.execute(query)}
 
+    def presented_vouchers(self) -> set[str]:
+        """The vouchers some purchase presented, by their replay code: the only rewards a
+        replay must keep for a purchase (with those of purchases a return names)."""
+        tx = t.transactions.c
+        query = (select(tx.vouchers)
+                 .select_from(t.transactions.join(t.members,
+                                                  t.members.c.member_id == tx.member_id))
+                 .where(tx.type == "purchase", tx.vouchers.is_not(None),
+                        self.which.where(tx.member_id)))
+        with self.engine.connect().execution_options(read_only=True) as conn:
+            codes = [code for row in conn.execute(query) for code in row[0] or ()]
+            return set(replay_codes(conn, codes).values()) if codes else set()
+
     def items(self, *, after_seq: int = 0,
               until_seq: int | None = None) -> Iterator[HistoryItem]:
         last = after_seq
@@ -119,8 +165,11 @@ class HistoryReader:
                 tx_ids = [r.source_id for r in rows if r.source_type == "transaction"]
                 lines = self._lines(conn, tx_ids)
                 recorded = self._recorded(conn, rows) if self.with_recorded else {}
+                presented = [code for r in rows if r.source_type == "transaction"
+                             for code in r.vouchers or ()]
+                codes = replay_codes(conn, presented) if presented else {}
             for row in rows:
-                yield self._item(row, lines.get(row.source_id, ()), recorded)
+                yield self._item(row, lines.get(row.source_id, ()), recorded, codes)
             last = rows[-1].seq
 
     def _query(self, after: int, until_seq: int | None) -> Any:
@@ -144,7 +193,7 @@ class HistoryReader:
                 tx.type.label("tx_type"), tx.store_id, tx.channel.label("tx_channel"),
                 tx.currency, tx.total, tx.original_transaction_id,
                 tx.ruleset_version.label("tx_version"), tx.payment_methods, tx.offer_codes,
-                tx.points_clawed_back,
+                tx.points_clawed_back, tx.vouchers,
                 ev.type.label("ev_type"), ev.attributes.label("ev_attributes"), ev.origin,
                 ev.ruleset_version.label("ev_version"),
                 mr.reward_id, mr.quantity, mr.points_spent,
@@ -179,12 +228,14 @@ class HistoryReader:
     @staticmethod
     def _recorded(conn: Any, rows: Sequence[Any]) -> dict[str, dict[str, int]]:
         """Points earned by rule, per source id, for the chunk's occurrences and the reactions
-        a purchase causes (`T#tier`, `T#lifecycle`)."""
+        a purchase causes (`T#tier`, `T#lifecycle`), or an event a tier metric sums (`E#tier`)."""
         ids = []
         for r in rows:
             ids.append(r.source_id)
             if r.source_type == "transaction":
                 ids.extend((f"{r.source_id}#tier", f"{r.source_id}#lifecycle"))
+            elif r.source_type == "event":
+                ids.append(f"{r.source_id}#tier")
         e = t.ledger_entries.c
         found: dict[str, dict[str, int]] = defaultdict(dict)
         query = (select(e.source_id, e.rule_id, func.sum(e.points))
@@ -197,7 +248,8 @@ class HistoryReader:
         return found
 
     @staticmethod
-    def _item(row: Any, lines: Any, recorded: dict[str, dict[str, int]]) -> HistoryItem:
+    def _item(row: Any, lines: Any, recorded: dict[str, dict[str, int]],
+              codes: dict[str, str]) -> HistoryItem:
         at = row.occurred_at
         common: dict[str, Any] = {
             "seq": row.seq, "member_id": row.member_id, "source_type": row.source_type,
@@ -213,7 +265,8 @@ class HistoryReader:
                     total=sum((x.amount for x in lines), start=Decimal("0")), lines=lines,
                     store_id=row.store_id, channel=row.tx_channel, currency=row.currency,
                     payment_methods=tuple(row.payment_methods or ()),
-                    offer_codes=tuple(row.offer_codes or ()))
+                    offer_codes=tuple(row.offer_codes or ()),
+                    vouchers=tuple(codes.get(code, code) for code in row.vouchers or ()))
             else:
                 occurrence = Occurrence(kind="return", source_id=row.source_id,
                                         occurred_at=at, lines=lines, store_id=row.store_id,
@@ -270,9 +323,13 @@ class SharedCounters:
     def stock(self, reward_id: str, before: datetime) -> int:
         if reward_id not in self._taken:
             r = t.member_rewards.c
-            self._taken[reward_id] = self._running(select(r.granted_at, r.quantity)
-                                                   .where(r.reward_id == reward_id)
-                                                   .order_by(r.granted_at))
+            given = select(r.granted_at.label("at"), r.quantity.label("n")).where(
+                r.reward_id == reward_id)
+            revoked = select(r.revoked_at.label("at"), (-r.quantity).label("n")).where(
+                r.reward_id == reward_id, r.revoked_at.is_not(None))  # its stock came back
+            moves = union_all(given, revoked).subquery()
+            self._taken[reward_id] = self._running(select(moves.c.at, moves.c.n)
+                                                   .order_by(moves.c.at))
         return self._before(self._taken[reward_id], before)
 
     def _running(self, query: Any) -> tuple[list[datetime], list[int]]:

@@ -23,7 +23,9 @@ from sqlalchemy import (
 
 from loyalty.domain.ledger import Account, Entry, Lot
 from loyalty.domain.model import Member, MemberStats
+from loyalty.domain.policy import MetricDef
 from loyalty.store import tables as t
+from loyalty.store.metric_queries import figure_values
 
 # Statements on the hot path are built once: constructing SQLAlchemy expressions per request
 # costs more CPU than running them. Parameters are bound by name at execution.
@@ -171,6 +173,11 @@ class TransactionRepository:
             points_available=member.points_available, points_lifetime=member.points_lifetime,
             points_365d=int(row[6]),
         )
+
+    def metric_figures(self, member_id: str, as_of: datetime,
+                       metrics: Sequence[MetricDef]) -> dict[str, Decimal]:
+        """The figures of the declared metrics as of `as_of` (`nights_365d`: ...), by name."""
+        return figure_values(self.conn, member_id, as_of, metrics)
 
     def get(self, transaction_id: str) -> Row[Any] | None:
         return self.conn.execute(
@@ -462,11 +469,56 @@ class ProgrammeRepository:
                                  {"b_member_id": member_id, "as_of": as_of}).all()
 
     def member_rewards(self, member_id: str, as_of: datetime) -> Sequence[Row[Any]]:
+        """The rewards the member holds: valid at `as_of`, neither used nor revoked."""
         r = t.member_rewards.c
         return self.conn.execute(
             select(t.member_rewards).where(
-                r.member_id == member_id, or_(r.valid_until.is_(None), r.valid_until > as_of)
+                r.member_id == member_id, r.status == "held",
+                or_(r.valid_until.is_(None), r.valid_until > as_of)
             ).order_by(r.id)
+        ).all()
+
+    def vouchers(self, codes: Sequence[str]) -> Sequence[Row[Any]]:
+        """The rewards (any member's) with these voucher codes, locked until commit."""
+        r = t.member_rewards.c
+        query = select(t.member_rewards).where(r.voucher_code.in_(list(codes))).order_by(r.id)
+        if self.conn.dialect.name != "sqlite":
+            query = query.with_for_update()
+        return self.conn.execute(query).all()
+
+    def purchase_rewards(self, transaction_id: str) -> Sequence[Row[Any]]:
+        """The rewards the rules granted for a purchase, locked until commit."""
+        r = t.member_rewards.c
+        query = select(t.member_rewards).where(
+            r.source_id == transaction_id, r.source_type == "transaction").order_by(r.id)
+        if self.conn.dialect.name != "sqlite":
+            query = query.with_for_update()
+        return self.conn.execute(query).all()
+
+    def use_reward(self, reward_pk: int, at: datetime, transaction_id: str) -> None:
+        r = t.member_rewards.c
+        self.conn.execute(update(t.member_rewards).where(r.id == reward_pk, r.status == "held")
+                          .values(status="used", used_at=at,
+                                  used_transaction_id=transaction_id))
+
+    def take_back_reward(self, reward_pk: int, outcome: str, at: datetime,
+                         return_id: str) -> None:
+        """A return takes back a reward: `revoked` when it was held, `kept` (noted) when it
+        was used already."""
+        r = t.member_rewards.c
+        row = update(t.member_rewards).where(r.id == reward_pk)
+        if outcome == "revoked":
+            self.conn.execute(row.where(r.status == "held").values(
+                status="revoked", revoked_at=at, revoked_by=return_id))
+        else:
+            self.conn.execute(row.values(kept_at=at, kept_by=return_id))
+
+    def returned_rewards(self) -> Sequence[Row[Any]]:
+        """Rewards whose purchase was returned: revoked, or kept because already used."""
+        r = t.member_rewards.c
+        return self.conn.execute(
+            select(t.member_rewards).where(or_(r.revoked_by.is_not(None), r.kept_by.is_not(None)))
+            .order_by(func.coalesce(r.revoked_at, r.kept_at), r.id)
         ).all()
 
     def add_tier_change(self, values: dict[str, Any]) -> None:

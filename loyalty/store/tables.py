@@ -87,6 +87,7 @@ transactions = Table(
     Column("returned_total", Money(), nullable=False, default=0),
     Column("payment_methods", JSON),  # as presented, so a backtest replays the purchase as it was
     Column("offer_codes", JSON),
+    Column("vouchers", JSON),  # the voucher codes a purchase presented (and used)
     Index("ix_transactions_member_time", "member_id", "occurred_at"),
 )
 
@@ -105,6 +106,9 @@ transaction_lines = Table(
     Column("quantity", Integer, nullable=False),
     Column("unit_price", Money(), nullable=False),
     Column("returned_quantity", Integer, nullable=False, default=0),
+    # the points the line earned for its units (awards per unit): a return takes them back
+    # per unit returned, and the rest of the purchase's points by value
+    Column("unit_points", BigInteger, nullable=False, default=0, server_default="0"),
 )
 
 events = Table(
@@ -207,7 +211,19 @@ member_rewards = Table(
     Column("points_spent", BigInteger, nullable=False, default=0),
     Column("granted_at", UTCDateTime(), nullable=False),
     Column("valid_until", UTCDateTime()),
+    # held, used (by a purchase presenting its voucher) or revoked (by a return)
+    Column("status", String(10), nullable=False, default="held", server_default="held"),
+    Column("used_at", UTCDateTime()),
+    Column("used_transaction_id", String(128)),
+    Column("revoked_at", UTCDateTime()),
+    Column("revoked_by", String(128)),  # the return that took it back
+    # a used reward whose purchase was returned: the return, which could not take it back
+    Column("kept_at", UTCDateTime()),
+    Column("kept_by", String(128)),
+    # the purchase lines (line_no) it was granted for; null: the purchase as a whole
+    Column("source_lines", JSON),
     Index("ix_member_rewards_member", "member_id"),
+    Index("ix_member_rewards_source", "source_id"),
 )
 
 reward_counters = Table(

@@ -118,6 +118,7 @@ def install(monkeypatch: pytest.MonkeyPatch) -> Calls:
         (operations, "run_sweep", SWEEP),
         (reports, "overview", {"members": 1, "vip": 0, "pyramid": [], "lifecycle": {}}),
         (reports, "winback", {"offers": []}),
+        (reports, "returned_rewards", {"totals": [], "rewards": []}),
     ]
     for module, name, body in fakes:
         monkeypatch.setattr(module, name, calls.record(name, body), raising=False)

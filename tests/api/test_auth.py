@@ -52,6 +52,7 @@ ENDPOINTS: list[tuple[str, str, Any, set[str], int]] = [
      201),
     ("GET", "/api/v1/reports/overview", None, MARKETING, 200),
     ("GET", "/api/v1/reports/winback", None, MARKETING, 200),
+    ("GET", "/api/v1/reports/returned-rewards", None, MARKETING, 200),
 ]
 MATRIX = [
     pytest.param(method, path, body, role, status if role in allowed else 403,

@@ -99,6 +99,7 @@ def test_every_answer_matches_the_served_document(contract: Contract, auth: Auth
         "lines": [{"sku": "FILTER-1", "quantity": 1}],
     }, status=201)
     assert returned["returned_value"] == "49.50"
+    assert returned["rewards_taken_back"] == returned["rewards_kept"] == []
     events = "/api/v1/events"
     contract.call("POST", events, events, pos, {
         "event_id": "E-1", "type": "complaint", "member_id": "M-1001",
@@ -125,6 +126,21 @@ def test_every_answer_matches_the_served_document(contract: Contract, auth: Auth
     contract.call("POST", f"{members}/M-1001/redemptions", redemptions, pos,
                   {"redemption_id": "RD-3", "reward_id": "EXTENDED-WARRANTY",
                    "quantity": 100}, status=422)
+    voucher = outcome["rewards"][0]["voucher_code"]
+    with_voucher = {**purchase, "transaction_id": "S12-4", "vouchers": [voucher],
+                    "lines": [purchase["lines"][1]], "payments": []}
+    used = contract.call("POST", tx, tx, pos, with_voucher, status=201)
+    assert used["vouchers"] == [{"voucher_code": voucher, "reward_id": "ICE-MAKER",
+                                 "quantity": 1, "status": "used"}]
+    refused = contract.call("POST", tx, tx, pos, {**with_voucher, "transaction_id": "S12-5"},
+                            status=422)
+    assert refused["code"] == "voucher_refused"
+    fridge_back = contract.call("POST", tx, tx, pos, {
+        "transaction_id": "R12-2", "type": "return", "member_id": "M-1001",
+        "occurred_at": (at + timedelta(days=1)).isoformat(), "original_transaction_id": "S12-1",
+        "lines": [{"sku": "FRIDGE-300", "quantity": 1}],
+    }, status=201)
+    assert [r["used_by"] for r in fridge_back["rewards_kept"]] == ["S12-4"]
     contract.call("POST", "/api/v1/rules/explain", "/api/v1/rules/explain", marketing,
                   {"member_id": "M-1001", "event": {**purchase, "transaction_id": "X-1"}},
                   status=200)
@@ -142,7 +158,10 @@ def test_every_answer_matches_the_served_document(contract: Contract, auth: Auth
                   status=200)
     contract.call("GET", "/api/v1/reports/winback", "/api/v1/reports/winback", marketing,
                   status=200)
+    kept = contract.call("GET", "/api/v1/reports/returned-rewards",
+                         "/api/v1/reports/returned-rewards", marketing, status=200)
+    assert [(r["outcome"], r["return_id"]) for r in kept["rewards"]] == [("kept", "R12-2")]
     contract.call("POST", "/api/v1/sweeps", "/api/v1/sweeps", admin,
                   {"as_of": datetime.now(UTC).isoformat()}, status=201)
     contract.call("GET", f"{members}/M-1001", member, pos, status=200)
-    assert len(contract.checked) == 28  # every (method, path, status) called above
+    assert len(contract.checked) == 29  # every (method, path, status) called above

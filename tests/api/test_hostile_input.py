@@ -21,6 +21,7 @@ from loyalty.api.schemas.requests import (
     MAX_OFFER_CODES,
     MAX_PAYMENTS,
     MAX_TAGS,
+    MAX_VOUCHERS,
 )
 from loyalty.services.context import ServiceContext
 from tests.api.hostile import (
@@ -156,6 +157,10 @@ CASES = [
          fields=("payments",)),
     case("too many offer codes", "POST", TX,
          purchase(offer_codes=["WELCOME"] * (MAX_OFFER_CODES + 1)), fields=("offer_codes",)),
+    case("too many vouchers", "POST", TX,
+         purchase(vouchers=[f"V{i}" for i in range(MAX_VOUCHERS + 1)]), fields=("vouchers",)),
+    case("a voucher code past 40 characters", "POST", TX, purchase(vouchers=["V" * 41]),
+         fields=("vouchers.0",)),
     case("too many tags", "POST", MEMBERS, {"tags": ["t"] * (MAX_TAGS + 1)}, fields=("tags",)),
     case("too many attributes", "POST", MEMBERS,
          {"attributes": {f"a{i}": i for i in range(MAX_ENTRIES + 1)}}, fields=("attributes",)),
@@ -313,6 +318,8 @@ def test_the_document_lists_the_caps(client: FlaskClient) -> None:
     assert transaction["payments"]["maxItems"] == MAX_PAYMENTS
     assert transaction["offer_codes"]["maxItems"] == MAX_OFFER_CODES
     assert transaction["offer_codes"]["items"]["maxLength"] == 64
+    assert transaction["vouchers"]["maxItems"] == MAX_VOUCHERS
+    assert transaction["vouchers"]["items"]["maxLength"] == 40
     enrolment = schemas["EnrolMember"]["properties"]
     assert enrolment["tags"]["maxItems"] == MAX_TAGS
     assert enrolment["tags"]["items"]["maxLength"] == 64

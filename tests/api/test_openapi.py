@@ -56,13 +56,14 @@ def test_the_transaction_contract_is_described(spec: dict[str, Any]) -> None:
     schemas = spec["components"]["schemas"]
     assert set(schemas["Transaction"]["properties"]) == {
         "transaction_id", "type", "member_id", "occurred_at", "store_id", "channel", "currency",
-        "lines", "payments", "offer_codes", "original_transaction_id",
+        "lines", "payments", "offer_codes", "original_transaction_id", "vouchers",
     }
     unit_price = schemas["Line"]["properties"]["unit_price"]
     assert [kind["type"] for kind in unit_price["oneOf"]] == ["string", "number"]
     assert set(schemas["TransactionOutcome"]["properties"]) == {
         "transaction_id", "member_id", "points", "balance", "tier", "rewards", "offers",
-        "privileges", "decisions", "returned_value",
+        "privileges", "decisions", "returned_value", "vouchers", "rewards_taken_back",
+        "rewards_kept",
     }
     operation = spec["paths"]["/api/v1/transactions"]["post"]
     assert set(operation["responses"]) == {"200", "201", "401", "403", "404", "409", "422",

@@ -3,5 +3,6 @@
 from pytest_bdd import scenarios
 
 from tests.steps.programme_steps import *  # noqa: F403
+from tests.steps.voucher_steps import *  # noqa: F403
 
 scenarios("returns.feature")

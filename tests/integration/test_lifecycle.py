@@ -8,11 +8,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from loyalty.domain.commands import EnrolMember
+from loyalty.engine import read_rule_dir
 from loyalty.services import members
 from loyalty.services.context import ServiceContext
+from loyalty.services.rules import activate
 from loyalty.services.sweep import run_sweep
 from loyalty.services.sweep.lifecycle import LifecyclePhase
 from loyalty.store import tables as t
+from tests.conftest import RULES_DIR
 from tests.integration.helpers import T0, purchase
 
 MUG = ("MUG", "homeware", 1, "100.00")
@@ -80,3 +83,30 @@ def test_a_purchase_brings_a_lapsed_member_back_and_the_rules_react_on_the_recei
         sent = uow.connection.execute(select(t.notifications.c.notification).where(
             t.notifications.c.member_id == "M-GONE")).scalars().all()
     assert "welcome-back" in sent
+
+
+def test_the_receipt_counts_the_points_of_the_rules_reacting_to_a_member_coming_back(
+    ctx: ServiceContext,
+) -> None:
+    files = read_rule_dir(RULES_DIR)
+    files["winback.yaml"] = files["winback.yaml"].replace(
+        '      - notify: {notification: welcome-back, message: "Welcome back! We missed you."}',
+        '      - notify: {notification: welcome-back, message: "Welcome back! We missed you."}\n'
+        "      - award_points: {points: 300}")
+    activate(ctx, files, activated_by="test", reason="a welcome-back gift of points")
+    ctx.rules.invalidate()
+    ctx.clock = lambda: T0
+    join(ctx, "M-GONE", T0 - timedelta(days=800))
+    purchase(ctx, "S-OLD", [MUG], member_id="M-GONE", at=T0 - timedelta(days=200))
+    sweep(ctx, T0)
+    with ctx.uow(read_only=True) as uow:
+        before = uow.connection.execute(select(
+            t.members.c.points_pending + t.members.c.points_available).where(
+            t.members.c.member_id == "M-GONE")).scalar_one()
+    receipt = purchase(ctx, "S-BACK", [MUG], member_id="M-GONE",
+                       at=T0 + timedelta(days=1)).body
+    awards = {d["rule_id"]: d["points"] for d in receipt["decisions"] if d.get("points")}
+    assert awards["welcome-back"] == 300 and awards["base-earn"] == 100
+    assert receipt["points"]["earned"] == sum(awards.values())
+    grown = receipt["balance"]["pending"] + receipt["balance"]["available"] - before
+    assert receipt["points"]["earned"] == grown

@@ -36,6 +36,8 @@ _LIMITS: dict[str, Any] = {"once per member": {"times": 1, "per": "ever"}}
 _OFFER = re.compile(r"^offer (\S+) of (\d+) bonus points for (\d+) days$")
 _EXTRA_ON_LINES = re.compile(r"^(\d+) extra points? per 1 CNY on (\S+) lines$")
 _FIXED = re.compile(r"^(\d+) points$")
+_PER_UNIT_ON_LINES = re.compile(r"^(\d+) points for every unit on (\S+) lines$")
+_DOUBLE_ON_LINES = re.compile(r"^double the points on (\S+) lines$")
 
 
 def _effect(text: str) -> dict[str, Any]:
@@ -45,6 +47,13 @@ def _effect(text: str) -> dict[str, Any]:
         return {"award_points": {"per_currency_unit": int(rate), "on_lines": on_lines}}
     if match := _FIXED.match(text):
         return {"award_points": {"points": int(match.group(1))}}
+    if match := _PER_UNIT_ON_LINES.match(text):
+        per_unit, category = match.groups()
+        on_lines = {"fact": "line.category", "is": category}
+        return {"award_points": {"per_unit": int(per_unit), "on_lines": on_lines}}
+    if match := _DOUBLE_ON_LINES.match(text):
+        on_lines = {"fact": "line.category", "is": match.group(1)}
+        return {"multiply_points": {"by": 2, "on_lines": on_lines}}
     if match := _OFFER.match(text):
         offer, value, days = match.groups()
         return {"issue_offer": {"offer": offer, "benefit": "bonus_points", "value": int(value),
@@ -115,6 +124,13 @@ def _shop(ctx: ServiceContext, rule_files: dict[str, str], rule_world: dict[str,
 
 def _buy(ctx: ServiceContext, rule_files: dict[str, str], rule_world: dict[str, Any], sku: str,
          category: str, amount: int, moment: datetime) -> dict[str, Any]:
+    """A real purchase of one item through the till's path; the receipt it answers."""
+    line = LineIn(sku=sku, category=category, quantity=1, unit_price=Decimal(amount))
+    return _buy_lines(ctx, rule_files, rule_world, (line,), moment)
+
+
+def _buy_lines(ctx: ServiceContext, rule_files: dict[str, str], rule_world: dict[str, Any],
+               lines: tuple[LineIn, ...], moment: datetime) -> dict[str, Any]:
     """A real purchase through the till's path; the receipt it answers."""
     _shop(ctx, rule_files, rule_world)
     rule_world["purchases"] += 1
@@ -122,10 +138,10 @@ def _buy(ctx: ServiceContext, rule_files: dict[str, str], rule_world: dict[str, 
     ctx.clock = lambda: moment
     command = RecordTransaction(
         transaction_id=tx_id, type="purchase", member_id=MEMBER, occurred_at=moment,
-        fingerprint=tx_id, currency="CNY",
-        lines=(LineIn(sku=sku, category=category, quantity=1, unit_price=Decimal(amount)),),
+        fingerprint=tx_id, currency="CNY", lines=lines,
     )
     receipt: dict[str, Any] = transactions.record_transaction(ctx, command).body
+    rule_world["last_purchase"] = tx_id
     return receipt
 
 
@@ -153,6 +169,47 @@ def member_buys(
     moment = _at(day)
     rule_world["receipt"] = _buy(ctx, rule_files, rule_world, sku, category, amount, moment)
     rule_world["moment"] = moment
+
+
+@when(parsers.parse(
+    'a member buys {count:d} "{sku}" in "{category}" at {price:d} CNY each on {day}'))
+def member_buys_several(ctx: ServiceContext, rule_files: dict[str, str],
+                        rule_world: dict[str, Any], count: int, sku: str, category: str,
+                        price: int, day: str) -> None:
+    moment = _at(day)
+    line = LineIn(sku=sku, category=category, quantity=count, unit_price=Decimal(price))
+    rule_world["receipt"] = _buy_lines(ctx, rule_files, rule_world, (line,), moment)
+    rule_world["moment"] = moment
+
+
+@when(parsers.parse('a member buys a "{sku}" in "{category}" for {amount:d} CNY and a '
+                    '"{other}" in "{other_category}" for {other_amount:d} CNY together on {day}'))
+def member_buys_two(ctx: ServiceContext, rule_files: dict[str, str], rule_world: dict[str, Any],
+                    sku: str, category: str, amount: int, other: str, other_category: str,
+                    other_amount: int, day: str) -> None:
+    moment = _at(day)
+    lines = (LineIn(sku=sku, category=category, quantity=1, unit_price=Decimal(amount)),
+             LineIn(sku=other, category=other_category, quantity=1,
+                    unit_price=Decimal(other_amount)))
+    rule_world["receipt"] = _buy_lines(ctx, rule_files, rule_world, lines, moment)
+    rule_world["moment"] = moment
+
+
+@when(parsers.parse('the member returns one "{sku}"'))
+def member_returns_one(ctx: ServiceContext, rule_world: dict[str, Any], sku: str) -> None:
+    rule_world["purchases"] += 1
+    tx_id = f"SPEC-{rule_world['purchases']}"
+    command = RecordTransaction(
+        transaction_id=tx_id, type="return", member_id=MEMBER, occurred_at=rule_world["moment"],
+        fingerprint=tx_id, lines=(LineIn(sku=sku, quantity=1),),
+        original_transaction_id=rule_world["last_purchase"],
+    )
+    rule_world["receipt"] = transactions.record_transaction(ctx, command).body
+
+
+@then(parsers.parse("the return takes back {points:d} points"))
+def return_takes_back(rule_world: dict[str, Any], points: int) -> None:
+    assert rule_world["receipt"]["points"]["clawed_back"] == points, rule_world["receipt"]
 
 
 def _fired(rule_world: dict[str, Any]) -> list[str]:

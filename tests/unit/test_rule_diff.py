@@ -450,3 +450,18 @@ def test_a_rule_id_used_twice_in_a_draft_is_counted_apart() -> None:
     assert diff_files(FILES, draft).lines() == [
         "rule fridge-ice-maker[2] (gifts.yaml) added: Again"
     ]
+
+
+def test_a_product_of_the_catalogue_is_named_by_its_code() -> None:
+    bundled = read_rule_dir(RULES_DIR)
+    catalogue = bundled["catalogue.yaml"]
+    edited_text = catalogue.replace("price: 5999, warranty_months: 24",
+                                    "price: 5799, warranty_months: 36")
+    new = {**bundled, "catalogue.yaml": edited_text
+           + "  - {sku: TOASTER-2, name: Toaster, category: small-kitchen}\n"}
+
+    assert diff_files(bundled, new).lines() == [
+        "product FRIDGE-500L (catalogue.yaml) changed: price: 5999 -> 5799",
+        "product FRIDGE-500L (catalogue.yaml) changed: warranty_months: 24 -> 36",
+        "product TOASTER-2 (catalogue.yaml) added: Toaster",
+    ]

@@ -54,9 +54,11 @@ MAX_TOTAL = Decimal("1000000000")
 MAX_LINES = 500
 MAX_PAYMENTS = 20
 MAX_OFFER_CODES = 20
+MAX_VOUCHERS = 20
 MAX_TAGS = 50
 TAG_LENGTH = 64
 CODE_LENGTH = 64
+VOUCHER_LENGTH = 40
 
 
 def _checked_by_nested(field: fields.Field) -> bool:
@@ -252,6 +254,16 @@ class TransactionSchema(LiveSchema):
                            validate=validate.Length(max=MAX_PAYMENTS))
     offer_codes = fields.List(Text(max_length=CODE_LENGTH), load_default=list,
                               validate=validate.Length(max=MAX_OFFER_CODES))
+    vouchers = fields.List(
+        Text(max_length=VOUCHER_LENGTH), load_default=list,
+        validate=validate.Length(max=MAX_VOUCHERS),
+        metadata={"description": (
+            "A purchase: the voucher codes of rewards the member holds, presented at the till. "
+            "Each must be the member's, unused, not taken back and valid at `occurred_at`, "
+            "and listed once; otherwise the purchase is refused (`voucher_refused`) and "
+            "nothing is recorded. The purchase marks them used."),
+            "example": []},
+    )
     original_transaction_id = Id(
         allow_none=True,
         metadata={"description": "The purchase a return refers to; required for a return."},
@@ -276,8 +288,12 @@ class TransactionSchema(LiveSchema):
                 }
                 if missing:
                     errors.setdefault("lines", {})[index] = missing
-        elif kind == "return" and raw.get("original_transaction_id") is None:
-            errors["original_transaction_id"] = ["A return must name the original transaction."]
+        elif kind == "return":
+            if raw.get("original_transaction_id") is None:
+                errors["original_transaction_id"] = [
+                    "A return must name the original transaction."]
+            if raw.get("vouchers"):
+                errors["vouchers"] = ["Only a purchase presents vouchers."]
         if errors:
             raise ValidationError(errors)
 
@@ -335,6 +351,7 @@ class TransactionSchema(LiveSchema):
                 "lines": tuple(data["lines"]),
                 "payments": tuple(data["payments"]),
                 "offer_codes": tuple(data["offer_codes"]),
+                "vouchers": tuple(data["vouchers"]),
                 "fingerprint": "",
             }
         )

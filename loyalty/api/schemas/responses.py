@@ -165,6 +165,26 @@ class RewardGranted(Body):
     valid_until = Instant(allow_none=True)
 
 
+class VoucherUsed(Body):
+    """A voucher the purchase presented, now used."""
+
+    voucher_code = fields.String(required=True, metadata={"example": "3F9A0C21B7D4"})
+    reward_id = fields.String(required=True, metadata={"example": "SORRY-VOUCHER"})
+    quantity = fields.Integer()
+    status = fields.String(metadata={"example": "used"})
+
+
+class RewardTakenBack(Body):
+    """A reward the returned purchase granted: revoked (`rewards_taken_back`), or, used
+    already, kept (`rewards_kept`, with the purchase that used it)."""
+
+    reward_id = fields.String(required=True, metadata={"example": "ICE-MAKER"})
+    voucher_code = fields.String(allow_none=True)
+    quantity = fields.Integer()
+    rule_id = fields.String(allow_none=True, metadata={"example": "fridge-ice-maker"})
+    used_by = fields.String(allow_none=True)
+
+
 class Decision(Body):
     """One effect of one rule that fired, and why."""
 
@@ -193,11 +213,21 @@ class TransactionOutcome(_Outcome):
 
     transaction_id = fields.String(required=True)
     returned_value = Money(metadata={"description": "A return: the value of what came back."})
+    vouchers = _list_of(VoucherUsed, metadata={
+        "description": "A purchase: the vouchers it presented, marked used."})
+    rewards_taken_back = _list_of(RewardTakenBack, metadata={"description": (
+        "A return: rewards of the purchase it leaves none of the lines they were granted for "
+        "(for a reward without line conditions: the whole purchase returned), unused: "
+        "revoked, and their stock given back.")})
+    rewards_kept = _list_of(RewardTakenBack, metadata={"description": (
+        "A return: such rewards already used; the member keeps them, and the returned-rewards "
+        "report lists them.")})
 
     class Meta:
         fields = (
             "transaction_id", "member_id", "points", "balance", "tier",
             "rewards", "offers", "privileges", "decisions", "returned_value",
+            "vouchers", "rewards_taken_back", "rewards_kept",
         )
 
 
@@ -453,6 +483,36 @@ class WinbackOffer(Body):
 
 class WinbackReport(Body):
     offers = _list_of(WinbackOffer)
+
+
+class ReturnedReward(Body):
+    """A reward whose purchase came back: revoked, or kept because it was used already."""
+
+    member_id = fields.String(required=True)
+    reward_id = fields.String(required=True, metadata={"example": "ICE-MAKER"})
+    quantity = fields.Integer()
+    voucher_code = fields.String(allow_none=True)
+    outcome = fields.String(required=True, metadata={
+        "example": "kept", "description": "`revoked` (it was unused) or `kept` (used already)"})
+    purchase_id = fields.String(required=True, metadata={"description": "The purchase that "
+                                                           "granted it."})
+    return_id = fields.String(required=True)
+    returned_at = Instant(required=True)
+    used_by = fields.String(allow_none=True, metadata={"description": "A kept reward: the "
+                                                         "purchase that used it."})
+    rule_id = fields.String(allow_none=True)
+    campaign = fields.String(allow_none=True)
+
+
+class ReturnedRewardCount(Body):
+    reward_id = fields.String(required=True)
+    revoked = fields.Integer(required=True)
+    kept = fields.Integer(required=True)
+
+
+class ReturnedRewardsReport(Body):
+    totals = _list_of(ReturnedRewardCount, required=True)
+    rewards = _list_of(ReturnedReward, required=True)
 
 
 class TierMove(Body):

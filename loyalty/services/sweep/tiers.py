@@ -9,7 +9,10 @@ grace period. Upgrades happen at the till, the moment a purchase qualifies; neve
   of transactions (returns subtract) in (as_of - N days, as_of]; visits_* counts purchases in
   that window; lifetime_spend and lifetime_visits count everything up to as_of;
   points_lifetime is the member's lifetime points; points_365d the points purchases earned in
-  the window, less what returns in the window took back.
+  the window, less what returns in the window took back. A metric program.yaml declares
+  (`nights_365d`) counts the purchases or events in the window as
+  store/metric_queries.py does. A level's `or:` metrics are worked out too: reaching any one
+  of the tier's thresholds holds it.
 - Notice: from `notice_days` before the downgrade (the end of the grace period) until then, a
   member whose metric, as it will stand when the grace period ends if they buy nothing more
   (a window metric keeps only what will still be inside the window then), is below their
@@ -30,6 +33,7 @@ records the notice.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -47,10 +51,12 @@ from sqlalchemy import (
     update,
 )
 
-from loyalty.domain.policy import TierLadder
+from loyalty.domain.metrics import amount
+from loyalty.domain.policy import METRIC_PERIODS, MetricDef, TierLadder, figure_of
 from loyalty.domain.tiers import Review, decide, next_review, review_after, threshold
 from loyalty.services.sweep.base import Batch, Sweep
 from loyalty.store import tables as t
+from loyalty.store.metric_queries import metric_rows
 from loyalty.store.repositories import net_points
 from loyalty.store.types import UTCDateTime, from_units
 from loyalty.store.uow import SqlUnitOfWork
@@ -84,9 +90,18 @@ def _counted(metric: str, as_of: datetime, days: int | None) -> tuple[Any, list[
     return literal_column("1"), [*conditions, tx.type == "purchase"]
 
 
-def metric_select(metric: str, as_of: datetime, member_ids: Any) -> Any:
+def metric_select(metric: str, as_of: datetime, member_ids: Any,
+                  declared: Sequence[MetricDef] = ()) -> Any:
     """A SELECT of (member_id, value) for the members in `member_ids` that have a value;
-    money comes as integer units (see `metric_value`)."""
+    money comes as integer units (see `metric_value`); `declared` are the programme's own
+    metrics."""
+    found = figure_of(declared, metric)
+    if found is not None:
+        rows = metric_rows(found[0], member_ids, as_of).subquery()
+        days = METRIC_PERIODS[found[1]]
+        within = [] if days is None else [rows.c.occurred_at > as_of - timedelta(days=days)]
+        return (select(rows.c.member_id.label("member_id"), func.sum(rows.c.amount).label("value"))
+                .where(*within).group_by(rows.c.member_id))
     if metric == "points_lifetime":
         return select(m.member_id, m.points_lifetime.label("value")).where(
             m.member_id.in_(member_ids))
@@ -95,41 +110,54 @@ def metric_select(metric: str, as_of: datetime, member_ids: Any) -> Any:
         tx.member_id.in_(member_ids), *conditions).group_by(tx.member_id)
 
 
-def metric_value(metric: str, raw: Any) -> Decimal:
+def metric_value(metric: str, raw: Any, declared: Sequence[MetricDef] = ()) -> Decimal:
     """A value of `metric_select` as a Decimal (money back from units)."""
+    found = figure_of(declared, metric)
+    if found is not None:
+        return amount(found[0], int(raw or 0))
     if is_money(metric):
         return from_units(raw)
     return Decimal(int(raw or 0))
 
 
-def metric_values(uow: SqlUnitOfWork, metric: str, as_of: datetime,
-                  member_ids: Any) -> dict[str, Decimal]:
+def metric_values(uow: SqlUnitOfWork, metric: str, as_of: datetime, member_ids: Any,
+                  declared: Sequence[MetricDef] = ()) -> dict[str, Decimal]:
     """The metric of each member in `member_ids` (absent: no activity, i.e. zero)."""
-    rows = uow.connection.execute(metric_select(metric, as_of, member_ids)).all()
-    return {row.member_id: metric_value(metric, row.value) for row in rows}
+    rows = uow.connection.execute(metric_select(metric, as_of, member_ids, declared)).all()
+    return {row.member_id: metric_value(metric, row.value, declared) for row in rows}
 
 
 def projected_values(uow: SqlUnitOfWork, metric: str, as_of: datetime,
-                     until: dict[str, datetime]) -> dict[str, Decimal]:
+                     until: dict[str, datetime],
+                     declared: Sequence[MetricDef] = ()) -> dict[str, Decimal]:
     """Each member's metric as it will stand at `until[member]` if nothing more is bought: a
     window metric keeps only what is still inside the window then."""
-    days = WINDOW_DAYS.get(metric)
+    found = figure_of(declared, metric)
+    days = WINDOW_DAYS.get(metric) if found is None else METRIC_PERIODS[found[1]]
     if days is None:
-        return metric_values(uow, metric, as_of, list(until))
-    amount, conditions = _counted(metric, as_of, days)
-    rows = uow.connection.execute(select(
-        tx.member_id, tx.occurred_at, amount.label("units"),
-    ).where(tx.member_id.in_(list(until)), *conditions)).all()
+        return metric_values(uow, metric, as_of, list(until), declared)
+    if found is not None:
+        counted = metric_rows(found[0], list(until), as_of).subquery()
+        query = select(counted.c.member_id, counted.c.occurred_at,
+                       counted.c.amount.label("units")).where(
+            counted.c.occurred_at > as_of - timedelta(days=days))
+    else:
+        units, conditions = _counted(metric, as_of, days)
+        query = select(tx.member_id, tx.occurred_at, units.label("units")).where(
+            tx.member_id.in_(list(until)), *conditions)
     raw: dict[str, int] = {}
-    for row in rows:
+    for row in uow.connection.execute(query).all():
         if row.occurred_at > until[row.member_id] - timedelta(days=days):
             raw[row.member_id] = raw.get(row.member_id, 0) + int(row.units)
-    return {member_id: metric_value(metric, value) for member_id, value in raw.items()}
+    return {member_id: metric_value(metric, value, declared) for member_id, value in raw.items()}
 
 
-def _reason(ladder: TierLadder, tier: str, review_at: datetime, value: Decimal) -> str:
-    return (f"requalification on {review_at.date().isoformat()}: {ladder.metric} {value} "
-            f"below {tier}'s {threshold(ladder, tier)}")
+def _reason(ladder: TierLadder, tier: str, review_at: datetime,
+            figures: Mapping[str, Decimal]) -> str:
+    level = ladder.levels[ladder.rank(tier)]
+    below = [f"{ladder.metric} {figures[ladder.metric]} below {tier}'s {threshold(ladder, tier)}"]
+    below += [f"{name} {figures[name]} below {wanted}" for name, wanted in level.alternatives]
+    return f"requalification on {review_at.date().isoformat()}: " + ", ".join(below)
 
 
 def review_of(ladder: TierLadder, row: Any) -> datetime:
@@ -193,24 +221,30 @@ class TierPhase:
                 if as_of < reviews[row.member_id] + grace
                 and as_of >= reviews[row.member_id] + grace - timedelta(days=ladder.notice_days)
                 and row.tier_notice_for != reviews[row.member_id]}
-        values = metric_values(uow, ladder.metric, as_of, sorted(due)) if due else {}
-        if warn:
-            values.update(projected_values(uow, ladder.metric, as_of, warn))
-        zero = metric_value(ladder.metric, 0)
-        decisions: list[tuple[Any, Review, Decimal]] = []
+        declared = sweep.book.policy.metrics
+        values: dict[str, dict[str, Decimal]] = {}
+        for metric in ladder.metrics:
+            values[metric] = metric_values(uow, metric, as_of, sorted(due), declared) \
+                if due else {}
+            if warn:
+                values[metric].update(projected_values(uow, metric, as_of, warn, declared))
+        zero = {metric: metric_value(metric, 0, declared) for metric in ladder.metrics}
+        decisions: list[tuple[Any, Review, Mapping[str, Decimal]]] = []
         for row in rows:
             if row.member_id not in warn and row.member_id not in due:
                 continue
-            value = values.get(row.member_id, zero)
-            review = decide(ladder, row.tier, reviews[row.member_id], value, as_of,
+            figures = {metric: values[metric].get(row.member_id, zero[metric])
+                       for metric in ladder.metrics}
+            review = decide(ladder, row.tier, reviews[row.member_id], figures, as_of,
                             row.tier_notice_for)
             if review.action != "none":
-                decisions.append((row, review, value))
+                decisions.append((row, review, figures))
         self.apply(sweep, uow, ladder, decisions, counts)
         return counts
 
     def apply(self, sweep: Sweep, uow: SqlUnitOfWork, ladder: TierLadder,
-              decisions: list[tuple[Any, Review, Decimal]], counts: Counter[str]) -> None:
+              decisions: list[tuple[Any, Review, Mapping[str, Decimal]]],
+              counts: Counter[str]) -> None:
         """Write every decision of the batch, a statement per kind, then raise the events."""
         conn = uow.connection
         as_of = sweep.as_of

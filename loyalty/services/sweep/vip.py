@@ -2,7 +2,8 @@
 value, from the eligible tiers. Joining or leaving the VIPs raises `vip_changed`.
 
 - Eligible: members in one of `vip.tiers` (every member when the list is empty) whose metric
-  (computed as for tiers, as of the sweep's instant) is above zero.
+  (computed as for tiers, as of the sweep's instant; a metric program.yaml declares, such as
+  `nights_365d`, too) is above zero.
 - Rank threshold: with `top_percent`, the metric of the member at rank
   ceil(N * top_percent / 100) among the N eligible members, best first. It is computed once per
   instant for all members and kept in `sweep_runs` (shard `all`, phase `vip-threshold`), so every
@@ -48,8 +49,9 @@ def eligible(policy: VipPolicy) -> Any:
 def compute_threshold(uow: SqlUnitOfWork, sweep: Sweep) -> tuple[Decimal | None, int]:
     """The rank threshold over every member (not just this shard), and how many are eligible."""
     policy = sweep.book.policy.vip
+    declared = sweep.book.policy.metrics
     values = metric_select(policy.metric, sweep.as_of,
-                           select(m.member_id).where(eligible(policy))).subquery()
+                           select(m.member_id).where(eligible(policy)), declared).subquery()
     conn = uow.connection
     count = int(conn.execute(select(func.count()).select_from(values)
                              .where(values.c.value > 0)).scalar_one())
@@ -60,7 +62,7 @@ def compute_threshold(uow: SqlUnitOfWork, sweep: Sweep) -> tuple[Decimal | None,
         return None, count
     raw = conn.execute(select(values.c.value).where(values.c.value > 0)
                        .order_by(values.c.value.desc()).offset(rank - 1).limit(1)).scalar_one()
-    return metric_value(policy.metric, raw), count
+    return metric_value(policy.metric, raw, declared), count
 
 
 def _stored(uow: SqlUnitOfWork, sweep: Sweep) -> Any:
@@ -122,7 +124,8 @@ class VipPhase:
             query = query.where((m.vip.is_(True)) | eligible(policy))
         rows = conn.execute(query.order_by(m.member_id)).all()
         ids = [row.member_id for row in rows]
-        values = metric_values(uow, policy.metric, sweep.as_of, ids) if ids else {}
+        declared = sweep.book.policy.metrics
+        values = metric_values(uow, policy.metric, sweep.as_of, ids, declared) if ids else {}
         joining: list[str] = []
         leaving: list[str] = []
         for row in rows:

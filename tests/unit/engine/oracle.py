@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from math import floor
 from typing import Any
 
 from loyalty.domain.decisions import (
@@ -30,7 +32,7 @@ from loyalty.domain.decisions import (
     RevokePrivilege,
     SetTier,
 )
-from loyalty.domain.model import EvaluationInput, Line
+from loyalty.domain.model import EvaluationInput, Line, Occurrence
 
 #: Per event type, each declared attribute's type and the words it may be (program.yaml).
 Declared = Mapping[str, Mapping[str, tuple[str, tuple[str, ...]]]]
@@ -54,6 +56,7 @@ FACT_TYPES: dict[str, str] = {
     "event.hour": "number",
     "event.payment_methods": "list",
     "offers.presented": "list",
+    "vouchers.presented": "list",
     "member.tier": "text",
     "member.vip": "yes/no",
     "member.lifecycle_stage": "text",
@@ -80,7 +83,11 @@ FACT_TYPES: dict[str, str] = {
     "line.category": "text",
     "line.quantity": "number",
     "line.amount": "number",
+    "products.owned": "list",
+    "products.in_warranty": "list",
 }
+#: `events.<type>.<measure>`: how often the member had events of a type, and how long ago.
+HISTORY_MEASURES = ("count_30d", "count_90d", "count_365d", "count_lifetime", "days_since_last")
 
 
 @dataclass(frozen=True)
@@ -178,6 +185,49 @@ def _is_word(value: Any) -> bool:
     return isinstance(value, str) and bool(value.strip())
 
 
+def _months_later(day: date, months: int) -> date:
+    """The same day of the month `months` later, or the last day of a shorter month."""
+    year = day.year + (day.month - 1 + months) // 12
+    month = (day.month - 1 + months) % 12 + 1
+    for last in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, min(day.day, last))
+        except ValueError:
+            continue
+    raise AssertionError("no such month")
+
+
+def history_facts(data: EvaluationInput, event_types: tuple[str, ...]) -> dict[str, Any]:
+    """`events.<type>.*` of each type: the snapshot's history, or none at all."""
+    facts: dict[str, Any] = {}
+    for kind in event_types:
+        history = data.stats.events.get(kind)
+        for measure in HISTORY_MEASURES:
+            value = getattr(history, measure) if history is not None else None
+            if value is None and measure != "days_since_last":
+                value = 0
+            facts[f"events.{kind}.{measure}"] = value
+    return facts
+
+
+def product_facts(data: EvaluationInput, warranties: Mapping[str, int]) -> dict[str, Any]:
+    """`products.owned` and `products.in_warranty` from what the member holds, a warranty
+    (months, by product code in any case) running from the purchase day to the day before
+    the same date that many months later, days read in the event's offset."""
+    at = data.occurrence.occurred_at
+    owned: list[str] = []
+    covered: list[str] = []
+    for held in data.stats.products:
+        if held.quantity < 1:
+            continue
+        owned += [held.sku, held.category]
+        months = warranties.get(held.sku.casefold(), 0)
+        bought = held.bought_at.astimezone(at.tzinfo).date()
+        if months and bought <= at.date() < _months_later(bought, months):
+            covered += [held.sku, held.category]
+    return {"products.owned": tuple(owned), "products.in_warranty": tuple(covered)}
+
+
 def snapshot_facts(data: EvaluationInput, declared: Declared) -> dict[str, Any]:
     """Every event, member and stats fact of a snapshot by path; None when unknown."""
     occ, member, stats = data.occurrence, data.member, data.stats
@@ -196,6 +246,7 @@ def snapshot_facts(data: EvaluationInput, declared: Declared) -> dict[str, Any]:
         "event.hour": local.hour,
         "event.payment_methods": tuple(occ.payment_methods),
         "offers.presented": tuple(occ.offer_codes),
+        "vouchers.presented": tuple(occ.voucher_rewards),
         "member.tier": member.tier,
         "member.vip": member.vip,
         "member.lifecycle_stage": member.lifecycle_stage,
@@ -219,6 +270,7 @@ def snapshot_facts(data: EvaluationInput, declared: Declared) -> dict[str, Any]:
         "stats.categories_bought": tuple(stats.categories_bought),
         "stats.points_available": stats.points_available,
     }
+    facts.update({f"stats.{name}": figure for name, figure in stats.metrics.items()})
     attributes = declared.get(occ.kind, {})
     for name, raw in occ.attributes.items():
         if name in attributes:
@@ -331,6 +383,8 @@ def holds(cond: Any, scope: Scope, line: dict[str, Any] | None = None) -> bool:
         kind = scope.kinds[path]
     elif path.startswith(ATTRIBUTE_PREFIXES):
         kind, actual = _attribute_view(key, cond[key], actual)
+    elif path.startswith("events.") or (path not in FACT_TYPES and path.startswith("stats.")):
+        kind = "number"  # an event's history, or a declared metric's figure
     else:
         kind = FACT_TYPES[path]
     result = _compare(kind, key, actual, cond[key])
@@ -344,12 +398,16 @@ def expected_effect(name: str, params: dict[str, Any]) -> Effect:
     if name == "award_points":
         if "points" in params:
             return AwardPoints(fixed=params["points"])
+        if "per_unit" in params:
+            per_unit = Decimal(str(params["per_unit"]))
+            return AwardPoints(per_unit=per_unit, lines_only="on_lines" in params)
         rate = Decimal(str(params["per_currency_unit"]))
         return AwardPoints(rate=rate, lines_only="on_lines" in params)
     if name == "multiply_points":
         of = params.get("of", [])
         return MultiplyPoints(
-            Decimal(str(params["by"])), tuple([of] if isinstance(of, str) else of)
+            Decimal(str(params["by"])), tuple([of] if isinstance(of, str) else of),
+            lines_only="on_lines" in params,
         )
     if name == "grant_reward":
         return GrantReward(params["reward"], params.get("quantity", 1), params.get("valid_days"))
@@ -376,6 +434,21 @@ def expected_effect(name: str, params: dict[str, Any]) -> Effect:
     raise ValueError(f"no such effect: {name}")
 
 
+def line_tests(cond: Any, negated: bool = False) -> list[Any]:
+    """The conditions on lines (of any_line / all_lines) a condition tests, except those an odd
+    number of `none` groups turn around."""
+    if cond is None:
+        return []
+    if isinstance(cond, list):
+        return [test for item in cond for test in line_tests(item, negated)]
+    if "fact" in cond:
+        return []
+    ((key, inner),) = cond.items()
+    if key in ("any_line", "all_lines"):
+        return [] if negated else [inner]
+    return [test for item in inner for test in line_tests(item, negated != (key == "none"))]
+
+
 def _limit(node: dict[str, Any] | None) -> Limit | None:
     if node is None:
         return None
@@ -384,10 +457,15 @@ def _limit(node: dict[str, Any] | None) -> Limit | None:
 
 def expected_decisions(
     files: list[RuleFile], data: EvaluationInput, declared: Declared,
-    seen: Outcomes | None = None,
+    seen: Outcomes | None = None, *, history: tuple[str, ...] = (),
+    warranties: Mapping[str, int] | None = None,
 ) -> list[Expected]:
-    """The decisions of every matching rule, in priority, file name, position, effect order."""
+    """The decisions of every matching rule, in priority, file name, position, effect order;
+    `history` names the event types whose history rules may test, `warranties` the months
+    of warranty of each product code of the catalogue."""
     facts = snapshot_facts(data, declared)
+    facts.update(history_facts(data, history))
+    facts.update(product_facts(data, warranties or {}))
     lines = [line_facts(line) for line in data.occurrence.lines]
     kinds = {f"event.attributes.{name}": DECLARED_KINDS[kind]
              for attributes in declared.values() for name, (kind, _) in attributes.items()}
@@ -408,7 +486,7 @@ def expected_decisions(
         for effect in rule["then"]:
             ((name, params),) = effect.items()
             matched: tuple[int, ...] = ()
-            if name == "award_points" and "on_lines" in params:
+            if name in ("award_points", "multiply_points") and "on_lines" in params:
                 matched = tuple(
                     index
                     for index, item in enumerate(lines)
@@ -416,6 +494,11 @@ def expected_decisions(
                 )
                 if not matched:
                     continue
+            elif name == "grant_reward":  # the lines the rule's line tests found
+                tests = line_tests(when)
+                matched = tuple(index for index, item in enumerate(lines)
+                                if any(holds(test, Scope(facts, lines, kinds), item)
+                                       for test in tests))
             out.append(
                 Expected(
                     rule_id=rule["id"],
@@ -430,3 +513,93 @@ def expected_decisions(
                 )
             )
     return out
+
+
+# ---- points ------------------------------------------------------------------------------------
+
+
+def _exact(value: Decimal | int) -> Fraction:
+    return Fraction(str(value))
+
+
+def _counted(decision: Expected, occurrence: Occurrence) -> set[int]:
+    """The lines an award or a multiplier counts: those its rule matched with `on_lines`, or
+    every line of the purchase."""
+    effect = decision.effect
+    assert isinstance(effect, AwardPoints | MultiplyPoints)
+    return set(decision.matched_lines) if effect.lines_only else set(range(len(occurrence.lines)))
+
+
+def _worth(effect: AwardPoints, lines: set[int], occurrence: Occurrence) -> Fraction:
+    """An award per unit or per currency unit on some lines, before fractions are dropped."""
+    chosen = [occurrence.lines[index] for index in lines]
+    if effect.per_unit is not None:
+        return _exact(effect.per_unit) * sum(line.quantity for line in chosen)
+    assert effect.rate is not None
+    return _exact(effect.rate) * sum(_exact(line.unit_price) * line.quantity for line in chosen)
+
+
+def expected_points(decisions: list[Expected], occurrence: Occurrence) -> dict[int, int]:
+    """The points of every award and multiplier (by index), in exact fractions, each dropping
+    its fraction of a point: a fixed award its points; a rate the rate times the total (on
+    lines: times the matching lines' amounts); per unit the units of its lines times the points
+    per unit. A multiplier adds (by - 1) times the points of the awards it names (all when it
+    names none); limited to lines, only those awards' shares of the lines both matched (never
+    more than the award gave), and no fixed award. Nothing is ever below 0."""
+    points: dict[int, int] = {}
+    for index, decision in enumerate(decisions):
+        effect = decision.effect
+        if not isinstance(effect, AwardPoints):
+            continue
+        if effect.fixed is not None:
+            value = effect.fixed
+        elif effect.per_unit is None and not effect.lines_only:
+            value = floor(_exact(effect.rate or 0) * _exact(occurrence.total))
+        else:
+            value = floor(_worth(effect, _counted(decision, occurrence), occurrence))
+        points[index] = max(0, value)
+    for index, decision in enumerate(decisions):
+        effect = decision.effect
+        if not isinstance(effect, MultiplyPoints):
+            continue
+        base = 0
+        for other, award in enumerate(decisions):
+            if not isinstance(award.effect, AwardPoints):
+                continue
+            if effect.rules and award.rule_id not in effect.rules:
+                continue
+            if not effect.lines_only:
+                base += points[other]
+            elif award.effect.fixed is None:
+                both = _counted(award, occurrence) & set(decision.matched_lines)
+                share = max(0, floor(_worth(award.effect, both, occurrence)))
+                base += min(points[other], share)
+        points[index] = max(0, floor(base * (_exact(effect.factor) - 1)))
+    return points
+
+
+def expected_unit_points(decisions: list[Expected], points: dict[int, int],
+                         occurrence: Occurrence) -> dict[int, int]:
+    """What each line (by index) earned for its units, for a return to take back per unit:
+    the points per unit of every award per unit that gave points, times one plus (by - 1) of
+    every multiplier that gave points and counts that award on that line; whole points only,
+    lines with none left out."""
+    earned: dict[int, Fraction] = {}
+    for index, decision in enumerate(decisions):
+        award = decision.effect
+        if not isinstance(award, AwardPoints) or award.per_unit is None or not points[index]:
+            continue
+        for line in sorted(_counted(decision, occurrence)):
+            factor = Fraction(1)
+            for other, multiplier in enumerate(decisions):
+                effect = multiplier.effect
+                if not isinstance(effect, MultiplyPoints) or not points[other]:
+                    continue
+                if effect.rules and decision.rule_id not in effect.rules:
+                    continue
+                if effect.lines_only and line not in multiplier.matched_lines:
+                    continue
+                factor += max(Fraction(0), _exact(effect.factor) - 1)
+            units = occurrence.lines[line].quantity
+            earned[line] = earned.get(line, Fraction(0)) + _exact(award.per_unit) * units * factor
+    return {line: floor(value) for line, value in sorted(earned.items()) if floor(value) > 0}

@@ -35,6 +35,8 @@ def _problems(effect: str) -> list[str]:
     ("award_points: {points: 10000001}", "'points'"),
     ("award_points: {per_currency_unit: 1001}", "'per_currency_unit'"),
     ("award_points: {per_currency_unit: .inf}", "'per_currency_unit'"),
+    ("award_points: {per_unit: 1000001}", "'per_unit'"),
+    ("award_points: {per_unit: 0}", "'per_unit'"),
     ("multiply_points: {by: 101}", "'by'"),
     ("issue_offer: {offer: O, benefit: bonus_points, value: 10000001, valid_days: 30}", "'value'"),
     ("issue_offer: {offer: O, benefit: points_multiplier, value: 101, valid_days: 30}", "'value'"),
@@ -55,6 +57,7 @@ def test_out_of_range_values_are_problems_with_file_line_and_rule(
 def test_values_at_the_maxima_are_accepted() -> None:
     assert _problems("award_points: {points: 10000000}") == []
     assert _problems("award_points: {per_currency_unit: 1000}") == []
+    assert _problems("award_points: {per_unit: 1000000}") == []
     assert _problems("multiply_points: {by: 100}") == []
 
 

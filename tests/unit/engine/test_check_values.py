@@ -377,6 +377,8 @@ def _guide_files() -> dict[str, str]:
             files["program.yaml"] = block
         elif first == "rewards":
             files["rewards.yaml"] = block
+        elif first == "products":
+            files["catalogue.yaml"] = block
         elif first == "ruleset":
             files[f"{block.split()[1]}.yaml"] = block
     return files
@@ -384,7 +386,8 @@ def _guide_files() -> dict[str, str]:
 
 def test_the_guide_s_program_rewards_and_rulesets_pass_the_check() -> None:
     files = _guide_files()
-    assert sorted(files) == ["earning.yaml", "program.yaml", "retention.yaml", "rewards.yaml"]
+    assert sorted(files) == ["catalogue.yaml", "earning.yaml", "program.yaml", "retention.yaml",
+                             "rewards.yaml"]
     assert check_rules(files) == []
 
 

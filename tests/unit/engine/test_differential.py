@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from functools import cache
@@ -23,8 +24,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from loyalty.domain.decisions import EFFECT_NAMES, Decision
+from loyalty.domain.catalogue import add_months
+from loyalty.domain.decisions import EFFECT_NAMES, AwardPoints, Decision
+from loyalty.domain.effects import resolve_points, unit_points
 from loyalty.domain.errors import RulesInvalid
+from loyalty.domain.history import EventHistory, Holding
 from loyalty.domain.model import EvaluationInput, Line, Member, MemberStats, Occurrence
 from loyalty.engine import build_rulebook
 from loyalty.engine.rulebook import analyse
@@ -32,11 +36,14 @@ from loyalty.engine.syntax import OPERATORS
 from loyalty.engine.vocabulary import FACTS
 from tests.unit.engine.oracle import (
     FACT_TYPES,
+    HISTORY_MEASURES,
     Declared,
     Expected,
     Outcomes,
     RuleFile,
     expected_decisions,
+    expected_points,
+    expected_unit_points,
 )
 
 RULES_DIR = Path(__file__).resolve().parents[3] / "rules"
@@ -77,7 +84,8 @@ TEXT_VALUES: dict[str, list[Any]] = {
     "line.category": [*CATEGORIES, "KITCHEN"],
 }
 #: Text facts whose values the programme declares: a rule may name only those (in any case).
-CHECKED_TEXT = ("member.tier", "member.lifecycle_stage", "event.channel", "member.channel")
+CHECKED_TEXT = ("member.tier", "member.lifecycle_stage", "event.channel", "member.channel",
+                "line.sku", "line.category")
 NUMBER_VALUES: dict[str, list[Any]] = {
     "event.total": [0, 0.01, 99.5, 100, 999.99, 1000, 3999],
     "event.month": [1, 2, 6, 12],
@@ -100,12 +108,49 @@ NUMBER_VALUES: dict[str, list[Any]] = {
     "line.amount": [0.01, 33.33, 50, 66.66, 99.99, 999.99, 1000, 2999.97],
     "event.date": DATES,
 }
+#: The event types whose history rules test here: raised, declared, a return, a known one.
+HISTORY_TYPES = ("service", "complaint", "birthday", "return", "webinar_attended")
+HISTORY_PATHS = [*(f"events.service.{measure}" for measure in HISTORY_MEASURES),
+                 "events.complaint.days_since_last", "events.birthday.count_lifetime",
+                 "events.return.count_90d", "events.webinar_attended.days_since_last"]
+COUNTS = [0, 1, 2, 5]
+DAYS_SINCE = [0, 7, 30, 90, 400]
+NUMBER_VALUES.update({path: DAYS_SINCE if path.endswith("days_since_last") else COUNTS
+                      for path in HISTORY_PATHS})
+#: The metrics this programme declares (program.yaml `metrics:`), and the values their figures
+#: are compared with and take: whole units and purchases, money, numbers.
+DECLARED_METRICS: dict[str, dict[str, Any]] = {
+    "kitchen_units": {"sum": "line.quantity", "categories": ["kitchen"]},
+    "kitchen_trips": {"count": "purchase", "categories": ["kitchen"], "skus": ["TV-55"]},
+    "complaint_costs": {"sum": "event.attributes.cost", "event": "complaint"},
+    "webinar_minutes": {"sum": "event.attributes.minutes", "event": "webinar_attended"},
+}
+FIGURE_VALUES: dict[str, list[Any]] = {
+    "stats.kitchen_units_30d": [0, 1, 3, 10],
+    "stats.kitchen_trips_365d": [0, 1, 2, 5],
+    "stats.complaint_costs_lifetime": [0, 99.5, 500, 1200.25],
+    "stats.webinar_minutes_90d": [0, 2.5, 45, 90],
+}
+NUMBER_VALUES.update(FIGURE_VALUES)
+FIGURE_PATHS = sorted(FIGURE_VALUES)
+#: The products sold (catalogue.yaml): every code and category rules name, some with a warranty.
+PRODUCTS = (("FRIDGE-500L", "appliances", 24), ("FRIDGE-300L", "appliances", 12),
+            ("TV-55", "tv", 24), ("KETTLE-1", "kitchen", 1), ("FR", "food", None),
+            ("冰箱-1", "appliances", 36))
+WARRANTIES = {sku.casefold(): months for sku, _, months in PRODUCTS if months}
+CATALOGUE = "products:\n" + "".join(
+    f"  - {{sku: {sku}, category: {category}"
+    + (f", warranty_months: {months}}}\n" if months else "}\n")
+    for sku, category, months in PRODUCTS)
 WEEKDAY_VALUES = ["monday", "tuesday", "wednesday", "thursday", "FRIDAY", "saturday", "Sunday"]
 LIST_VALUES: dict[str, list[Any]] = {
     "member.tags": ["newsletter", "staff", "vip", 5, "Newsletter"],
     "event.payment_methods": ["card", "cash", "wechat", "alipay", "CARD"],
     "offers.presented": ["WINBACK-500", "X1", "X2", "winback-500"],
+    "vouchers.presented": ["SORRY-VOUCHER", "ICE-MAKER", "WELCOME-VOUCHER", "sorry-voucher"],
     "stats.categories_bought": ["appliances", "kitchen", "tv", "Kitchen"],
+    "products.owned": ["FRIDGE-500L", "tv", "fridge-300l", "Kitchen", "FR", "food"],
+    "products.in_warranty": ["FRIDGE-500L", "appliances", "TV-55", "kettle-1", "tv", "Kitchen"],
 }
 #: A rule set that issues the offers rules test for; it reacts to no event of the pool.
 OFFERS_FILE = """ruleset: offers
@@ -193,6 +238,7 @@ def catalogue() -> tuple[str, str, tuple[str, ...]]:
     shipped = yaml.safe_load((RULES_DIR / "program.yaml").read_text(encoding="utf-8"))
     shipped["events"] = {event: {"attributes": attributes}
                          for event, attributes in DECLARED_EVENTS.items()}
+    shipped["metrics"] = DECLARED_METRICS
     program = yaml.dump(shipped, Dumper=_NoAliasDumper, sort_keys=False, allow_unicode=True)
     rewards = (RULES_DIR / "rewards.yaml").read_text(encoding="utf-8")
     ids = tuple(item["id"] for item in yaml.safe_load(rewards)["rewards"])
@@ -266,8 +312,13 @@ def _leaf(path: str, events: tuple[str, ...] = EVENTS) -> st.SearchStrategy[dict
     return st.one_of(options)
 
 
-TOP_PATHS = sorted([p for p in FACT_TYPES if not p.startswith("line.")] + list(ATTRIBUTES))
+TOP_PATHS = sorted([p for p in FACT_TYPES if not p.startswith("line.")] + list(ATTRIBUTES)
+                   + HISTORY_PATHS + FIGURE_PATHS)
 LINE_PATHS = sorted(p for p in FACT_TYPES if p.startswith("line."))
+#: The facts of the member's history; large sets leave them out, to stay within what one
+#: evaluation may carry (the main comparison tests them all).
+HISTORY_FACTS = (*HISTORY_PATHS, "products.owned", "products.in_warranty")
+WITHOUT_HISTORY = [p for p in TOP_PATHS if p not in HISTORY_FACTS]
 _LEAVES = {path: _leaf(path) for path in [*TOP_PATHS, *LINE_PATHS]}
 
 
@@ -310,14 +361,19 @@ def and_or_groups(cond: Any, negated: bool = False) -> int:
 
 
 @cache
-def when_of(events: tuple[str, ...]) -> st.SearchStrategy[Any]:
-    """The conditions of a rule reacting to `events`.
+def when_of(events: tuple[str, ...], history: bool = True) -> st.SearchStrategy[Any]:
+    """The conditions of a rule reacting to `events` (without `history`, none of the member's
+    history).
 
     Generated rules stay under the engine's and/or limit; the checker refuses rules beyond it
     (see test_a_rule_too_complex_for_the_engine_is_refused_naming_the_rule_and_a_remedy).
     """
     allowed = attribute_paths(events)
-    paths = [p for p in TOP_PATHS if not p.startswith("event.attributes.") or p in allowed]
+    if "purchase" in events:  # only a purchase presents vouchers
+        allowed.add("vouchers.presented")
+    paths = [p for p in (TOP_PATHS if history else WITHOUT_HISTORY)
+             if (not p.startswith("event.attributes.") and p != "vouchers.presented")
+             or p in allowed]
     leaves = {path: _leaf(path, events) if path == "event.type" else _LEAVES[path]
               for path in paths}
     top = _groups(
@@ -332,18 +388,31 @@ def when_of(events: tuple[str, ...]) -> st.SearchStrategy[Any]:
     )
 
 
-def _effect(rule_ids: list[str]) -> st.SearchStrategy[dict[str, Any]]:
-    """Every effect of the language, with and without its optional settings."""
+def _effect(rule_ids: list[str], line_effects: bool = True) -> st.SearchStrategy[dict[str, Any]]:
+    """Every effect of the language, with and without its optional settings (without
+    `line_effects`, no points per unit or multiplier limited to lines: they add line tests)."""
     rewards = catalogue()[2]
 
     def optional(**choices: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
         return st.fixed_dictionaries({}, optional=choices)
 
     rate = st.sampled_from([1, 0.5, 2, 1000])
+    per_unit = st.sampled_from([1, 50, 0.5, 2.5])
     of = st.one_of(
         st.sampled_from(rule_ids),
         st.lists(st.sampled_from(rule_ids), min_size=1, max_size=2, unique=True),
     )
+    limited = [
+        st.builds(
+            lambda u, c: {"award_points": {"per_unit": u, "on_lines": c}}, per_unit, LINE_COND
+        ),
+        st.builds(
+            lambda by, extra, c: {"multiply_points": {"by": by, **extra, "on_lines": c}},
+            st.sampled_from([1.5, 2, 3]),
+            optional(of=of),
+            LINE_COND,
+        ),
+    ]
     return st.one_of(
         st.sampled_from([1, 50, 300]).map(lambda p: {"award_points": {"points": p}}),
         rate.map(lambda r: {"award_points": {"per_currency_unit": r}}),
@@ -352,6 +421,7 @@ def _effect(rule_ids: list[str]) -> st.SearchStrategy[dict[str, Any]]:
             rate,
             LINE_COND,
         ),
+        per_unit.map(lambda u: {"award_points": {"per_unit": u}}),
         st.builds(
             lambda by, extra: {"multiply_points": {"by": by, **extra}},
             st.sampled_from([1.5, 2, 100]),
@@ -387,6 +457,7 @@ def _effect(rule_ids: list[str]) -> st.SearchStrategy[dict[str, Any]]:
             lambda extra: {"notify": {"notification": "greeting", **extra}},
             optional(message=st.just("Happy birthday!")),
         ),
+        *(limited if line_effects else []),
     )
 
 
@@ -394,11 +465,13 @@ def _effect(rule_ids: list[str]) -> st.SearchStrategy[dict[str, Any]]:
 def rule_files(draw: st.DrawFn, large: bool = False) -> list[RuleFile]:
     """One to three ruleset files (the first reacts to purchases), often with a sweep file.
 
-    Large sets have three files of 12 to 16 rules, all reacting to purchases, and a sweep.
+    Large sets have three files of 12 to 15 rules, all reacting to purchases, and a sweep; to
+    stay within what one evaluation may carry, none has points per unit or a multiplier limited
+    to lines (line tests all the same).
     """
     count = 3 if large else draw(st.integers(1, 3))
     names = draw(st.lists(st.sampled_from(FILE_NAMES), min_size=count, max_size=count, unique=True))
-    sizes = [draw(st.integers(12, 16) if large else st.integers(1, 6)) for _ in names]
+    sizes = [draw(st.integers(12, 15) if large else st.integers(1, 6)) for _ in names]
     ids = [f"rule-{n}" for n in range(sum(sizes))]
     id_iter = iter(ids)
     files = []
@@ -406,38 +479,67 @@ def rule_files(draw: st.DrawFn, large: bool = False) -> list[RuleFile]:
         events = draw(st.lists(st.sampled_from(EVENTS), min_size=1, max_size=3, unique=True))
         if (index == 0 or large) and "purchase" not in events:
             events.insert(0, "purchase")
-        rules = [draw(_rule(next(id_iter), ids, tuple(events))) for _ in range(size)]
+        rules = [draw(_rule(next(id_iter), ids, tuple(events), not large, history=not large))
+                 for _ in range(size)]
         if large:
             unique = st.lists(LINE_COND, min_size=size, max_size=size, unique_by=_canonical)
             for rule, cond in zip(rules, draw(unique), strict=True):
                 rule["then"].append({"award_points": {"per_currency_unit": 3, "on_lines": cond}})
         files.append(RuleFile(name, name.removesuffix(".yaml"), tuple(events), tuple(rules)))
     if large or draw(st.integers(0, 3)) > 0:
-        files.append(draw(_sweep(ids)))
+        files.append(draw(_sweep(ids, not large, history=not large)))
+    return _line_multipliers_have_awards(files)
+
+
+def _by_line(effect: dict[str, Any]) -> bool:
+    award = effect.get("award_points")
+    return award is not None and "points" not in award
+
+
+def _line_multipliers_have_awards(files: list[RuleFile]) -> list[RuleFile]:
+    """Each multiplier limited to lines gets an award per currency unit or per unit to
+    multiply (the check refuses one that could never add a point): every rule it names lacking
+    one is given one, and so is its own rule when it names none."""
+    rules = {rule["id"]: rule for rule_file in files for rule in rule_file.rules}
+    for rule_file in files:
+        for rule in rule_file.rules:
+            for effect in list(rule["then"]):
+                params = effect.get("multiply_points")
+                if params is None or "on_lines" not in params:
+                    continue
+                of = params.get("of", [])
+                named = [rules[name] for name in ([of] if isinstance(of, str) else of)]
+                for target in named or [rule]:
+                    if not any(_by_line(item) for item in target["then"]):
+                        target["then"].append({"award_points": {"per_unit": 1}})
     return files
 
 
 @st.composite
-def _sweep(draw: st.DrawFn, ids: list[str]) -> RuleFile:
-    """A file testing every fact once, six to a group, so no fact goes untested."""
-    paths = draw(st.permutations(TOP_PATHS))
+def _sweep(draw: st.DrawFn, ids: list[str], line_effects: bool = True,
+           history: bool = True) -> RuleFile:
+    """A file testing every fact once (without `history`, but the member's history), six to a
+    group, so no fact goes untested."""
+    paths = draw(st.permutations(TOP_PATHS if history else WITHOUT_HISTORY))
     groups = [paths[start : start + 6] for start in range(0, len(paths), 6)]
     kind = st.sampled_from(["all", "any", "none"])
     rules = []
     for number, group in enumerate(groups):
-        rule = draw(_rule(f"sweep-{number}", ids, EVENTS))
+        rule = draw(_rule(f"sweep-{number}", ids, EVENTS, line_effects, history=history))
         rule["when"] = {draw(kind): [draw(_LEAVES[path]) for path in group]}
         rules.append(rule)
     line_tests = {draw(kind): [draw(_LEAVES[path]) for path in LINE_PATHS]}
-    rule = draw(_rule("sweep-lines", ids, EVENTS))
+    rule = draw(_rule("sweep-lines", ids, EVENTS, line_effects, history=history))
     rule["when"] = {draw(st.sampled_from(["any_line", "all_lines"])): line_tests}
-    rule["then"] = [{"award_points": {"per_currency_unit": 1, "on_lines": line_tests}}]
+    rule["then"] = [{"award_points": {"per_currency_unit": 1, "on_lines": line_tests}},
+                    {"grant_reward": {"reward": catalogue()[2][0]}}]  # a gift for those lines
     rules.append(rule)
     return RuleFile("sweep.yaml", "sweep", EVENTS, tuple(rules))
 
 
 @st.composite
-def _rule(draw: st.DrawFn, rule_id: str, ids: list[str], events: tuple[str, ...]) -> dict[str, Any]:
+def _rule(draw: st.DrawFn, rule_id: str, ids: list[str], events: tuple[str, ...],
+          line_effects: bool = True, *, history: bool = True) -> dict[str, Any]:
     rule: dict[str, Any] = {"id": rule_id, "description": f"Reason for {rule_id}"}
     priority = draw(st.sampled_from([None, 0, 1, 5, 100, 65535]))
     if priority is not None:
@@ -449,8 +551,8 @@ def _rule(draw: st.DrawFn, rule_id: str, ids: list[str], events: tuple[str, ...]
     if form == "none":
         rule["when"] = None
     elif form == "when":
-        rule["when"] = draw(when_of(events))
-    rule["then"] = draw(st.lists(_effect(ids), min_size=1, max_size=3))
+        rule["when"] = draw(when_of(events, history))
+    rule["then"] = draw(st.lists(_effect(ids, line_effects), min_size=1, max_size=3))
     if draw(st.integers(0, 3)) == 0:
         rule["campaign"] = "summer"
     if draw(st.integers(0, 3)) == 0:
@@ -518,6 +620,7 @@ def _occurrence(rng: random.Random, kind: str) -> Occurrence:
         payment_methods=_some(rng, ("card", "cash", "wechat", "Card")),
         offer_codes=_some(rng, ("WINBACK-500", "X1", "winback-500")),
         attributes=attributes,
+        voucher_rewards=_some(rng, ("SORRY-VOUCHER", "ICE-MAKER", "Welcome-Voucher")),
     )
 
 
@@ -567,16 +670,52 @@ def _stats(rng: random.Random) -> MemberStats:
     )
 
 
+def _history(rng: random.Random, at: datetime) -> dict[str, Any]:
+    """Some event types' history (others none), and products bought around their warranty's
+    end: the same date 1, 12, 24 or 36 months before the event, a day either side, at hours
+    and offsets that put the purchase on another day in the event's offset."""
+    events = {kind: EventHistory(*sorted(rng.choice(COUNTS) for _ in range(4)),
+                                 days_since_last=rng.choice([None, *DAYS_SINCE]))
+              for kind in HISTORY_TYPES if rng.random() < 0.7}
+    held = []
+    for _ in range(rng.choice([0, 1, 2, 3])):
+        sku, category, _ = rng.choice(PRODUCTS)
+        day = add_months(at.date(), -rng.choice([1, 12, 24, 36])) + timedelta(
+            days=rng.choice([-1, 0, 0, 1]))
+        bought = datetime.combine(day, time(rng.choice([0, 12, 23]), 30), rng.choice(ZONES))
+        held.append(Holding(rng.choice([sku, sku.lower()]), category, bought,
+                            rng.choice([1, 1, 2, 0])))
+    return {"events": events, "products": tuple(held)}
+
+
+def _figures(rng: random.Random) -> dict[str, Decimal]:
+    """Every figure of the declared metrics (the till gives them all), from the values rules
+    compare them with and others between."""
+    figures: dict[str, Decimal] = {}
+    for metric in DECLARED_METRICS:
+        for period in ("30d", "90d", "365d", "lifetime"):
+            pool = FIGURE_VALUES.get(f"stats.{metric}_{period}", [0, 1, 7])
+            value = Decimal(str(rng.choice(pool)))
+            if not metric.startswith("kitchen") and rng.random() < 0.3:
+                value += Decimal("0.25")
+            figures[f"{metric}_{period}"] = value
+    return figures
+
+
 @cache
 def snapshot_pool() -> tuple[EvaluationInput, ...]:
     """A fixed, seeded pool: half purchases, the rest complaints, birthdays, returns, other."""
     rng = random.Random(20261124)
+    history = random.Random(20261125)
+    figures = random.Random(20261201)
     kinds = ["purchase"] * 5 + ["complaint"] * 2 + ["birthday"] * 2 + ["return", "webinar_attended"]
     pool = []
     for _ in range(SNAPSHOTS):
         occurrence = _occurrence(rng, rng.choice(kinds))
         member = _member(rng, occurrence.occurred_at.date())
-        pool.append(EvaluationInput(occurrence, member, _stats(rng), occurrence.occurred_at))
+        stats = replace(_stats(rng), **_history(history, occurrence.occurred_at),
+                        metrics=_figures(figures))
+        pool.append(EvaluationInput(occurrence, member, stats, occurrence.occurred_at))
     return tuple(pool)
 
 
@@ -591,6 +730,9 @@ class Tally:
     effects: set[str] = field(default_factory=set)
     deciding_events: set[str] = field(default_factory=set)
     line_awards: int = 0
+    line_gifts: int = 0
+    #: decisions that gave points, of the kinds the points check must meet
+    points_given: Counter[str] = field(default_factory=Counter)
     seen: Outcomes = field(default_factory=Outcomes)
 
 
@@ -600,7 +742,8 @@ def _canonical(value: Any) -> str:
 
 def _texts(files: list[RuleFile]) -> dict[str, str]:
     program, rewards, _ = catalogue()
-    texts = {"program.yaml": program, "rewards.yaml": rewards, "offers.yaml": OFFERS_FILE}
+    texts = {"program.yaml": program, "rewards.yaml": rewards, "offers.yaml": OFFERS_FILE,
+             "catalogue.yaml": CATALOGUE}
     for rule_file in files:
         texts[rule_file.name] = yaml.dump(
             rule_file.document(), Dumper=_NoAliasDumper, sort_keys=False, allow_unicode=True
@@ -631,7 +774,8 @@ def compare_on_pool(files: list[RuleFile], tally: Tally) -> None:
         pytest.fail(f"generated rules refused: {error.details}\n{texts}")
     for data in snapshot_pool():
         decisions = book.evaluate(data)
-        want = expected_decisions(files, data, DECLARED, tally.seen)
+        want = expected_decisions(files, data, DECLARED, tally.seen, history=HISTORY_TYPES,
+                                  warranties=WARRANTIES)
         got = [_as_expected(d) for d in decisions]
         assert got == want, _explain(texts, data, got, want)
         assert [d.order for d in decisions] == list(range(len(decisions)))
@@ -639,8 +783,33 @@ def compare_on_pool(files: list[RuleFile], tally: Tally) -> None:
         tally.evaluations += 1
         tally.effects.update(d.effect_name for d in decisions)
         tally.line_awards += sum(1 for d in decisions if d.matched_lines)
+        tally.line_gifts += sum(1 for d in decisions
+                                if d.matched_lines and d.effect_name == "grant_reward")
+        _compare_points(decisions, want, data, tally)
         if decisions:
             tally.deciding_events.add(data.occurrence.kind)
+
+
+def _points_kind(decision: Decision) -> str:
+    effect = decision.effect
+    on = " on lines" if getattr(effect, "lines_only", False) else ""
+    if isinstance(effect, AwardPoints):
+        return ("fixed" if effect.fixed is not None else
+                "per unit" if effect.per_unit is not None else "rate") + on
+    return decision.effect_name + on
+
+
+def _compare_points(decisions: list[Decision], want: list[Expected], data: EvaluationInput,
+                    tally: Tally) -> None:
+    """The points of every award and multiplier, and what each line earned for its units (what
+    a return takes back per unit), are the reference's."""
+    occurrence = data.occurrence
+    points = resolve_points(decisions, occurrence)
+    expected = expected_points(want, occurrence)
+    assert points == expected, (occurrence, decisions, points, expected)
+    assert unit_points(decisions, points, occurrence) == expected_unit_points(
+        want, expected, occurrence), (occurrence, decisions, points)
+    tally.points_given.update(_points_kind(d) for i, d in enumerate(decisions) if points.get(i))
 
 
 def _explain(
@@ -683,6 +852,10 @@ def test_compiled_rule_sets_decide_like_the_reference_evaluator() -> None:
     assert set(EFFECT_NAMES.values()) - tally.effects == set()
     assert set(EVENTS) - {"webinar_attended"} <= tally.deciding_events
     assert tally.line_awards > 0
+    assert tally.line_gifts > 0
+    kinds = {"fixed", "rate", "rate on lines", "per unit", "per unit on lines",
+             "multiply_points", "multiply_points on lines"}
+    assert kinds - set(tally.points_given) == set(), tally.points_given
 
 
 def test_rule_sets_larger_than_one_engine_group_decide_like_the_reference() -> None:
@@ -709,7 +882,8 @@ def test_rule_sets_larger_than_one_engine_group_decide_like_the_reference() -> N
 def _decide_one(files: list[RuleFile], data: EvaluationInput) -> None:
     book = build_rulebook(_texts(files), "diff-1")
     got = [_as_expected(d) for d in book.evaluate(data)]
-    assert got == expected_decisions(files, data, DECLARED)
+    assert got == expected_decisions(files, data, DECLARED, history=HISTORY_TYPES,
+                                     warranties=WARRANTIES)
 
 
 def _one_event(kind: str, attributes: dict[str, Any], member: Member) -> EvaluationInput:

@@ -1,0 +1,1 @@
+"""The packs' living specs, each run against its own rules folder."""

@@ -1,0 +1,1 @@
+"""Step definitions shared by the industry packs' specs, grouped by concept."""
