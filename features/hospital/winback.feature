@@ -29,7 +29,7 @@ Feature: Reminding patients of their yearly check-up, and winning them back
     And Ann paid for a general practitioner consultation 445 days ago
     And 6 days have passed
     When Ann pays for a general practitioner consultation showing the offer "COMEBACK-800"
-    Then Ann earns 950 points
+    Then Ann earns 1,150 points
     And the receipt says "offer COMEBACK-800 used: 800 bonus points on your next visit"
     And the receipt says "Welcome back - 200 points when a lapsed or churned patient returns"
     And Ann's statement shows 200 points for "Welcome back - 200 points when a lapsed or churned patient returns"
