@@ -271,7 +271,7 @@ def _levels(node: Any, report: Reporter, line: int | None, metrics: tuple[str, .
                 key_line(item, "threshold", at),
                 f"tier '{tier}': thresholds must rise from the lowest tier to the highest",
             )
-        elif alternatives is not None:
+        else:
             levels.append(TierLevel(tier, value, str(item.get("description", "")),
                                     alternatives))
     return tuple(levels)
@@ -279,21 +279,22 @@ def _levels(node: Any, report: Reporter, line: int | None, metrics: tuple[str, .
 
 def _alternatives(tier: str, item: dict[str, Any], report: Reporter, line: int | None,
                   metrics: tuple[str, ...], metric: str, rising: dict[str, tuple[str, Decimal]],
-                  *, lowest: bool) -> tuple[tuple[str, Decimal], ...] | None:
-    """A level's `or:` (other metrics and the thresholds reaching the tier by them); None after
-    reporting a problem. `rising` holds the last threshold seen for each metric: a higher tier
-    must ask more of it."""
+                  *, lowest: bool) -> tuple[tuple[str, Decimal], ...]:
+    """A level's `or:` (other metrics and the thresholds reaching the tier by them), the good
+    ones only after reporting the rest: the tier itself stays on the ladder, so rules naming it
+    are not reported as naming a tier that does not exist. `rising` holds the last threshold
+    seen for each metric: a higher tier must ask more of it."""
     if "or" not in item:
         return ()
     node, at = item["or"], key_line(item, "or", line)
     if lowest:
         report.add(at, f"tier '{tier}' is the lowest, every member's: 'or' cannot qualify "
                        "anyone for it")
-        return None
+        return ()
     if not isinstance(node, dict) or not node:
         report.add(at, f"tier '{tier}': 'or' maps other metrics to their thresholds, like "
                        "{stays_365d: 15}")
-        return None
+        return ()
     found: list[tuple[str, Decimal]] = []
     for name, threshold in node.items():
         name_at = key_line(node, name, at)
@@ -315,8 +316,6 @@ def _alternatives(tier: str, item: dict[str, Any], report: Reporter, line: int |
                                 "tier to the highest")
         else:
             found.append((str(name), value))
-    if len(found) < len(node):
-        return None
     rising.update({name: (tier, value) for name, value in found})
     return tuple(found)
 

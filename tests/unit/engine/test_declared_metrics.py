@@ -156,6 +156,14 @@ def test_a_mistake_in_a_tier_or_is_reported_at_its_line(level: str, message: str
     assert problems(program(EVENTS, METRICS, tiers)) == [f"program.yaml:25: {message}"]
 
 
+def test_a_mistake_in_a_tier_or_leaves_the_tier_known_to_the_rules_naming_it() -> None:
+    tiers = TIERS.replace("or: {stays_365d: 15}", "or: {stays_356d: 15}")
+    rules = probe("{fact: member.tier, is: gold}")
+    assert problems(program(EVENTS, METRICS, tiers), rules) == [
+        "program.yaml:25: tier 'gold': unknown metric 'stays_356d' in 'or' (did you mean "
+        "'stays_365d'?); declare your own under metrics: in program.yaml"]
+
+
 def test_an_or_on_the_lowest_tier_is_reported_as_qualifying_nobody() -> None:
     tiers = TIERS.replace("{tier: member, threshold: 0}",
                           "{tier: member, threshold: 0, or: {stays_365d: 1}}")
