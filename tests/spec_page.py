@@ -58,15 +58,17 @@ def scenario_result(element: dict[str, Any]) -> str:
 
 
 def read_results(path: Path) -> dict[tuple[str, int], list[str]]:
-    """Each scenario's results by (feature uri, line): one per example row for an outline, in
-    the order the run went through them."""
+    """Each scenario's results by (feature file under features/, line): one per example row
+    for an outline, in the order the run went through them. pytest-bdd names a top-level
+    feature `features/x.feature` and one in a sub-folder `pack/x.feature`."""
     results: dict[tuple[str, int], list[str]] = defaultdict(list)
     if not path.is_file():
         return results
     for feature in json.loads(path.read_text(encoding="utf-8")):
         for element in feature.get("elements", ()):
             if element.get("type") == "scenario":
-                results[(feature["uri"], element["line"])].append(scenario_result(element))
+                uri = feature["uri"].removeprefix(f"{FEATURES.name}/")
+                results[(uri, element["line"])].append(scenario_result(element))
     return results
 
 
@@ -75,8 +77,8 @@ def _steps(node: dict[str, Any]) -> list[str]:
 
 
 def read_feature(path: Path, uri: str, results: dict[tuple[str, int], list[str]]) -> Feature:
-    """The scenarios of one feature file (an outline's example rows each), with their
-    results."""
+    """The scenarios of one feature file (`uri`: its path under features/; an outline's example
+    rows each), with their results."""
     document = Parser().parse(TokenScanner(path.read_text(encoding="utf-8")))["feature"]
     feature = Feature(uri, document["name"], (document.get("description") or "").strip())
     background: list[str] = []
@@ -116,8 +118,7 @@ def collect(features: Path, results: dict[tuple[str, int], list[str]]
         pack = relative.parts[0] if len(relative.parts) > 1 else DEFAULT_PACK
         if pack not in packs:
             pack = relative.parts[0]
-        uri = f"{features.name}/{relative.as_posix()}"
-        grouped[pack].append(read_feature(path, uri, results))
+        grouped[pack].append(read_feature(path, relative.as_posix(), results))
     order = [DEFAULT_PACK, *sorted(name for name in grouped if name != DEFAULT_PACK)]
     return {name: grouped[name] for name in order if name in grouped}
 
@@ -177,7 +178,7 @@ def render(grouped: dict[str, list[Feature]], results_from: str) -> str:
                 steps = "".join(f"<li>{esc(step)}</li>" for step in scenario.steps)
                 out.append(f"<details class='{esc(css)}'><summary><span class='badge'>"
                            f"{esc(scenario.result)}</span>{esc(scenario.name)}</summary>"
-                           f"<ol>{steps}</ol><small>{esc(feature.uri)}, line "
+                           f"<ol>{steps}</ol><small>features/{esc(feature.uri)}, line "
                            f"{scenario.line}</small></details>")
     out.append("</body></html>")
     return "\n".join(out)

@@ -44,7 +44,7 @@ def _write(tmp_path: Path) -> tuple[Path, Path]:
     (features / "hotel").mkdir(parents=True)
     (features / "hotel" / "nights.feature").write_text(FEATURE)
     results = tmp_path / "cucumber.json"
-    results.write_text(json.dumps([{"uri": "features/hotel/nights.feature", "elements": [
+    results.write_text(json.dumps([{"uri": "hotel/nights.feature", "elements": [
         _element(7, "passed", "passed", "passed"),
         _element(11, "passed", "failed"),
         _element(14, "passed", "passed", "passed"),
@@ -91,3 +91,14 @@ def test_without_results_every_scenario_of_the_real_specs_is_listed_as_not_run(
     assert len(scenarios) >= written > 0
     assert {s.result for s in scenarios} == {NOT_RUN}
     assert next(iter(grouped)) == "retail"
+
+
+def test_results_of_top_level_and_pack_features_are_both_found(tmp_path: Path) -> None:
+    features, results = _write(tmp_path)
+    (features / "earning.feature").write_text("Feature: Earning\n  Scenario: One\n    Then ok\n")
+    found = json.loads(results.read_text())
+    found.append({"uri": "features/earning.feature", "elements": [_element(2, "passed")]})
+    results.write_text(json.dumps(found))
+    grouped = collect(features, read_results(results))
+    assert [s.result for s in grouped["retail"][0].scenarios] == ["passed"]
+    assert grouped["hotel"][0].scenarios[0].result == "passed"
