@@ -25,7 +25,9 @@ Feature: The people who run the service can see what it does
     And the operator sees 3999 more points taken back
 
   Scenario: The operator can see how many messages to members are waiting
-    When Bo joins the programme
+    When Bo joins the programme, agreeing to text messages
+    And Cy joins the programme, agreeing to text messages
+    And Di joins the programme
     Then the operator sees 2 messages to members waiting
 
   Scenario: The operator can see how far the daily sweep has got

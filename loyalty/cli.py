@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from loyalty.cli_delivery import deliver_command, webhooks
 from loyalty.cli_packs import new_rules, packs_command
 from loyalty.cli_rules import parse_moment, rules
 from loyalty.cli_startup import (
@@ -90,6 +91,8 @@ def _versions(ctx: Any) -> list[dict[str, Any]]:
 main.add_command(rules)
 main.add_command(packs_command)
 main.add_command(demo_command)
+main.add_command(deliver_command)
+main.add_command(webhooks)
 rules.add_command(new_rules)
 
 
@@ -350,13 +353,21 @@ def audit_command(actions: tuple[str, ...], actor: str | None, subject: str | No
               help="Seconds a request may run before its worker is restarted (a sweep run "
                    "over HTTP included; large programmes sweep with `loyalty sweep`). "
                    "Default: LOYALTY_SERVE_TIMEOUT, 120.")
-def serve(bind: str, workers: int, timeout: int | None) -> None:
+@click.option("--deliver", is_flag=True,
+              help="Also run `loyalty deliver` beside the server, until the server stops.")
+def serve(bind: str, workers: int, timeout: int | None, deliver: bool) -> None:
     """Run the HTTP service with the gunicorn installed beside this command (one app per
     worker, built after the fork); every log line goes to standard error as JSON. A SQLite
     database must exist first (`loyalty init`)."""
     settings = Settings.from_env()
     require_database(settings)
     timeout = timeout or settings.serve_timeout
+    if deliver:  # the server keeps this process's id: the deliverer stops when it is gone
+        import subprocess
+
+        subprocess.Popen([sys.executable, "-c", "from loyalty.cli import main; main()",
+                          "deliver", "--parent-pid", str(os.getpid())],
+                         stdout=subprocess.DEVNULL)
     args = [sys.executable, "-m", "gunicorn", "--config", GUNICORN_CONFIG, "--bind", bind,
             "--workers", str(workers), "--timeout", str(timeout), "loyalty:create_app()"]
     click.echo(json.dumps({"serving": bind, "workers": workers, "timeout": timeout}))

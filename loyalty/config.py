@@ -109,6 +109,14 @@ class Settings:
     # answer at all is given up 2 s later), and a SQLite writer waits for a lock held by
     # another program, before the request answers 503; 1 to 100 (under gunicorn's 120 s).
     db_statement_timeout_seconds: float = setting(10.0, low=1, high=100)
+    # Notification delivery (`loyalty deliver`): how long a notification is retried before it
+    # is a dead letter; the wait before the first retry, doubled each time up to the longest;
+    # how long a receiver may take to answer; how long a delivery process holds what it took.
+    delivery_retry_hours: float = setting(24.0, high=24 * 30)
+    delivery_backoff_seconds: float = setting(30.0, low=0.01, high=24 * 3600)
+    delivery_max_backoff_seconds: float = setting(3600.0, low=0.01, high=24 * 3600)
+    delivery_timeout_seconds: float = setting(10.0, low=0.1, high=300)
+    delivery_lease_seconds: float = setting(300.0, low=1, high=24 * 3600)
 
     def __post_init__(self) -> None:
         problems = [problem for item in fields(self)

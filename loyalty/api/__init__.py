@@ -12,11 +12,17 @@ from loyalty.api import (
     audit,
     events,
     health,
+    member_app,
     members,
+    merge,
+    notifications,
     operations,
+    profile,
+    relations,
     rewards,
     rules,
     transactions,
+    transfers,
 )
 from loyalty.api.auth import SECURITY_SCHEME
 from loyalty.api.context import EXTENSION
@@ -29,7 +35,8 @@ PREFIX = "/api/v1"
 DOCS_ASSETS = f"{PREFIX}/docs/assets"
 MAX_BODY_BYTES = 8 * 1024 * 1024
 BLUEPRINTS = (members.blp, transactions.blp, events.blp, rewards.blp, rules.blp, operations.blp,
-              audit.blp)
+              audit.blp, relations.blp, profile.blp, transfers.blp, merge.blp, member_app.blp,
+              notifications.blp)
 
 
 class Api(flask_smorest.Api):
@@ -78,7 +85,9 @@ def init_api(app: Flask, context: ServiceContext) -> None:
         },
     )
     api.spec.components.security_scheme(
-        SECURITY_SCHEME, {"type": "http", "scheme": "bearer", "description": "An API key."}
+        SECURITY_SCHEME, {"type": "http", "scheme": "bearer",
+                           "description": "An API key; on the member app's endpoints (/me), "
+                                          "a member token."}
     )
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint, url_prefix=PREFIX)

@@ -1,4 +1,7 @@
-"""API keys: `Authorization: Bearer <key>` checked by the keys service; roles per endpoint."""
+"""API keys: `Authorization: Bearer <key>` checked by the keys service; roles per endpoint.
+
+A member token (`lm_...`) is refused by every endpoint that takes a role (403), and only a
+member token is admitted by the member app's endpoints (`require_member`)."""
 
 from __future__ import annotations
 
@@ -11,12 +14,14 @@ from flask import g, request
 
 from loyalty.api.context import service_context
 from loyalty.api.errors import ApiError
-from loyalty.services import keys
+from loyalty.services import keys, member_tokens
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 ROLES = ("pos", "marketing", "marketing_lead", "adjust", "admin")
 ADMIN = "admin"
+#: What the role table and the OpenAPI document name the holder of a member token.
+MEMBER = "member"
 #: A role that may do everything another may: a marketing lead is also marketing.
 IMPLIES = {"marketing_lead": ("marketing",)}
 SECURITY_SCHEME = "bearerAuth"
@@ -45,11 +50,36 @@ def current_key() -> keys.ApiKey:
     token = bearer_token()
     if token is None:
         raise _unauthorized("An API key is required: send 'Authorization: Bearer <key>'.")
+    if member_tokens.is_member_token(token):
+        current_member()
+        raise ApiError("forbidden", "A member token only reads its own member, under /me.",
+                       details={"role": MEMBER, "allowed_roles": []})
     key = keys.authenticate(service_context(), token)
     if key is None:
         raise _unauthorized("The API key is not valid.", "invalid_token")
     g.api_key = key
     return key
+
+
+def current_member() -> member_tokens.MemberToken:
+    """The member token of the current request; 401 `unauthorized` when it does not hold.
+    Looked up on every request: a revocation takes effect at once in every worker."""
+    if "member_token" in g:
+        known: member_tokens.MemberToken = g.member_token
+        return known
+    token = bearer_token()
+    if token is None:
+        raise _unauthorized("A member token is required: send 'Authorization: Bearer <token>'.")
+    if not member_tokens.is_member_token(token):
+        current_key()
+        raise ApiError("forbidden", "This needs a member token; API keys are refused here.",
+                       details={"allowed_roles": [MEMBER]})
+    try:
+        member = member_tokens.authenticate(service_context(), token)
+    except member_tokens.TokenRefused as refused:
+        raise _unauthorized(str(refused), "invalid_token") from refused
+    g.member_token = member
+    return member
 
 
 def _error_response(description: str) -> dict[str, Any]:
@@ -90,3 +120,24 @@ def require_roles(*roles: str) -> Callable[[F], F]:
         return cast(F, wrapper)
 
     return decorator
+
+
+def require_member(func: F) -> F:
+    """Let the view run only for a member token; the view reads `current_member()`."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        current_member()
+        return func(*args, **kwargs)
+
+    apidoc = deepcopy(getattr(func, "_apidoc", {}))
+    manual = apidoc.setdefault("manual_doc", {})
+    manual["security"] = [{SECURITY_SCHEME: []}]
+    manual.setdefault("responses", {}).update({
+        "401": _error_response("Missing, unknown, revoked or expired member token"),
+        "403": _error_response("An API key: only a member token is admitted"),
+    })
+    manual["x-roles"] = [MEMBER]
+    wrapper._apidoc = apidoc  # type: ignore[attr-defined]
+    wrapper._roles = frozenset({MEMBER})  # type: ignore[attr-defined]
+    return cast(F, wrapper)

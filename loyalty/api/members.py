@@ -9,10 +9,13 @@ from flask.views import MethodView
 from loyalty.api.auth import current_key, require_roles
 from loyalty.api.context import service_context
 from loyalty.api.idempotency import REPLAY_DOC, recorded_response, stamped
+from loyalty.api.merge import merged_pointer
 from loyalty.api.parsing import Blueprint
 from loyalty.api.schemas import requests as rq
 from loyalty.api.schemas import responses as rs
+from loyalty.api.schemas.merge import MergedMember
 from loyalty.domain.commands import Adjust, EnrolMember
+from loyalty.domain.errors import MemberMerged
 from loyalty.services import adjustments, members
 from loyalty.services.audit import Actor
 
@@ -28,7 +31,8 @@ class Members(MethodView):
     @blp.alt_response(409, schema=rs.Error, description="`member_exists`")
     def post(self, command: EnrolMember) -> tuple[dict[str, Any], int]:
         """Enrol a member; an id, e-mail or phone already known answers 409 member_exists."""
-        recorded = members.enrol(service_context(), command)
+        recorded = members.enrol(service_context(), command,
+                                 Actor(current_key().name, "key"))
         return recorded.body, recorded.status
 
 
@@ -38,9 +42,15 @@ class MemberResource(MethodView):
     @blp.arguments(rq.AsOfQuerySchema(), location="query", as_kwargs=True)
     @blp.response(200, rs.Member)
     @blp.alt_response(404, schema=rs.Error, description="`unknown_member`")
-    def get(self, member_id: str, as_of: Any = None) -> dict[str, Any]:
+    @blp.alt_response(301, schema=MergedMember, description=(
+        "`member_merged`: this member was merged into another, which `Location` and "
+        "`merged_into` name"))
+    def get(self, member_id: str, as_of: Any = None) -> Any:
         """The member: profile, tier, points, privileges active now, open offers."""
-        return members.get_member(service_context(), member_id, as_of)
+        try:
+            return members.get_member(service_context(), member_id, as_of)
+        except MemberMerged as merged:
+            return merged_pointer(merged, "members.MemberResource")
 
 
 @blp.route("/members/<member_id>/ledger")

@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from loyalty.domain.policy import LIFECYCLE_STAGES, AttributeDef, EventDef, ProgramPolicy
+from loyalty.domain.relations import DATE_KINDS, RELATIONS, SPEND_BANDS
 
 #: Events the service raises itself; their attributes are fixed, not declared.
 RAISED_EVENTS = (
@@ -25,6 +26,8 @@ RAISED_EVENTS = (
     "tier_changed",
     "downgrade_notice",
     "vip_changed",
+    "referral_qualified",
+    "important_date",
 )
 #: Events described by their own facts (total, lines, store...), not by attributes.
 TRANSACTION_EVENTS = ("purchase", "return")
@@ -70,6 +73,19 @@ def raised_events(policy: ProgramPolicy) -> dict[str, EventDef]:
                                   AttributeDef("downgrade_at", "date")),
         "vip_changed": event("vip_changed", AttributeDef("vip", "yes/no"),
                              AttributeDef("metric", "number")),
+        # a few days ahead of a date the member recorded (a spouse's birthday...), with
+        # gift ideas from the member's own purchases
+        "important_date": event("important_date", word("kind", DATE_KINDS),
+                                word("relation", RELATIONS), word("name"),
+                                word("label"), day,
+                                AttributeDef("days_ahead", "number"),
+                                AttributeDef("suggested_categories", "list"),
+                                word("spend_band", SPEND_BANDS),
+                                AttributeDef("usual_spend", "money")),
+        # for the referrer, when the friend they brought first buys enough (program.yaml
+        # `referrals:`): the friend's member id, that purchase and what it cost
+        "referral_qualified": event("referral_qualified", word("friend"),
+                                    word("transaction_id"), AttributeDef("total", "money")),
     }
 
 

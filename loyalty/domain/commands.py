@@ -21,6 +21,10 @@ class EnrolMember:
     channel: str | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
     tags: tuple[str, ...] = ()
+    #: consent per channel (sms, email, push, phone); None: nothing said, no consent
+    consents: dict[str, bool] | None = None
+    #: the member who brought them (rewarded on their first qualifying purchase)
+    referred_by: str | None = None
 
 
 @dataclass(frozen=True)

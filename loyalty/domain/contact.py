@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import phonenumbers
 
+#: The channels a member may consent to be reached by.
+CHANNELS = ("sms", "email", "push", "phone")
+
 
 def normalise_email(email: str | None) -> str | None:
     """The address trimmed and lower-cased; None when blank."""

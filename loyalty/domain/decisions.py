@@ -89,6 +89,10 @@ class RemoveTag:
 class Notify:
     notification: str
     message: str = ""
+    #: a template of templates.yaml (instead of `message`), and the channels to send on
+    #: (none: the template's channels; without a template, the `system` channel)
+    template: str | None = None
+    channels: tuple[str, ...] = ()
 
 
 Effect = (

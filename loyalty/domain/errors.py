@@ -40,6 +40,30 @@ class MemberExists(LoyaltyError):
     code = "member_exists"
 
 
+class MemberErased(LoyaltyError):
+    """The member's personal data was erased on request: their profile is not written again."""
+
+    code = "member_erased"
+
+
+class MemberMerged(LoyaltyError):
+    """The member was merged into another: nothing is written for it any more;
+    `details["merged_into"]` names the member to use instead."""
+
+    code = "member_merged"
+
+    @classmethod
+    def pointing(cls, member_id: str, merged_into: str) -> MemberMerged:
+        return cls(f"member {member_id!r} was merged into {merged_into!r}: use that member",
+                   details={"member_id": member_id, "merged_into": merged_into})
+
+
+class UnknownToken(LoyaltyError):
+    """No member token with this id was issued for the member."""
+
+    code = "unknown_token"
+
+
 class UnknownTransaction(LoyaltyError):
     code = "unknown_transaction"
 
@@ -62,6 +86,27 @@ class InsufficientPoints(LoyaltyError):
     code = "insufficient_points"
 
 
+class UnknownRelative(LoyaltyError):
+    code = "unknown_relative"
+
+
+class UnknownDate(LoyaltyError):
+    code = "unknown_date"
+
+
+class TooManyEntries(LoyaltyError):
+    """A member already holds as many relatives or important dates as one member may."""
+
+    code = "too_many_entries"
+
+
+class TransferRefused(LoyaltyError):
+    """A transfer of points the programme does not allow (program.yaml `transfers:`):
+    `details["limit"]` names the setting, `details["allowed"]` its value."""
+
+    code = "transfer_refused"
+
+
 class OutOfStock(LoyaltyError):
     code = "out_of_stock"
 
@@ -79,6 +124,21 @@ class VoucherRefused(LoyaltyError):
     why (unknown, another member's, used, revoked, expired, not yet granted, listed twice)."""
 
     code = "voucher_refused"
+
+
+class UnknownNotification(LoyaltyError):
+    code = "unknown_notification"
+
+
+class UnknownWebhook(LoyaltyError):
+    code = "unknown_webhook"
+
+
+class NotReplayable(LoyaltyError):
+    """Only a dead letter (or one never sent) is replayed; `details["status"]` says where the
+    notification is."""
+
+    code = "not_replayable"
 
 
 class RulesInvalid(LoyaltyError):

@@ -1,9 +1,10 @@
 """The points account of one member: lots, buckets and append-only entries. Plain Python.
 
 Every movement of points is an `Entry` in one bucket (`pending`, `available`, `debt`, or the
-memo bucket `waived`); a bucket's balance is the sum of its entries. Earned points form a `Lot`
-with its own pending-until and expiry instants; spending and expiry consume lots soonest-expiring
-first, and a return claws back pending points first, then available ones.
+memo buckets `waived` and `lifetime`); a bucket's balance is the sum of its entries (the points
+earned in a lifetime are the `earn` entries plus the `lifetime` ones a merge moved). Earned
+points form a `Lot` with its own pending-until and expiry instants; spending and expiry consume
+lots soonest-expiring first, and a return claws back pending points first, then available ones.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 
-Bucket = Literal["pending", "available", "debt", "waived"]
+Bucket = Literal["pending", "available", "debt", "waived", "lifetime"]
 
 # Movements that no rule file rule causes name the policy (in program.yaml) that governs them.
 ACTIVATION_RULE = "points.pending_days"
@@ -21,6 +22,10 @@ CLAWBACK_RULE = "points.clawback"
 SHORTFALL_RULE = "points.shortfall"
 #: A service desk's adjustment, which no rule decides, names the desk.
 ADJUSTMENT_RULE = "desk.adjustment"
+#: A merge of a duplicate member, which no rule decides either.
+MERGE_RULE = "desk.merge"
+#: Points given to another member, governed by program.yaml `transfers:`.
+TRANSFER_RULE = "transfers"
 FAR_FUTURE = datetime.max
 
 
@@ -53,6 +58,17 @@ class Lot:
             expires if expires is not None else self.earned_at,
             self.lot_id or 0,
         )
+
+
+@dataclass(frozen=True)
+class Piece:
+    """Points moved out of one lot into another member's account, with the lot's instants
+    (a move never extends an expiry nor shortens a return window)."""
+
+    points: int
+    earned_at: datetime
+    pending_until: datetime
+    expires_at: datetime | None
 
 
 @dataclass(slots=True)
@@ -114,6 +130,8 @@ class Account:
             self.pending += points
         elif bucket == "debt":
             self.debt += points
+        elif bucket == "lifetime":
+            self.lifetime += points
 
     def _take(self, lot: Lot, points: int, kind: str, reason: str, src: Source) -> None:
         lot.remaining -= points
@@ -210,3 +228,84 @@ class Account:
             else:
                 self._post("waived", "waived", left, f"{reason} (shortfall waived)", owed)
         return left
+
+    def give(self, points: int, reason: str, src: Source, *,
+             kind: str = "transfer_out") -> list[Piece]:
+        """Take available points, soonest-expiring lots first, as entries of `kind`; the
+        pieces taken, each with its lot's instants. The caller checked the balance."""
+        if points > self.available:
+            raise ValueError("a transfer exceeds the available balance")
+        left, pieces = points, []
+        for lot in sorted(self.lots, key=Lot.expiry_key):
+            if left == 0:
+                break
+            if lot.state != "available" or lot.remaining <= 0:
+                continue
+            take = min(left, lot.remaining)
+            self._take(lot, take, kind, reason, src)
+            pieces.append(Piece(take, lot.earned_at, lot.pending_until, lot.expires_at))
+            left -= take
+        if left:
+            raise ValueError("loaded lots do not cover the available balance")
+        return pieces
+
+    def receive(self, pieces: list[Piece], reason: str, src: Source, *,
+                kind: str = "transfer_in") -> None:
+        """One new available lot per piece, keeping its instants; points neither earned (the
+        lifetime total stays) nor pending. Any debt is repaid from them first."""
+        for piece in pieces:
+            lot = Lot(self.member_id, src.source_type, src.source_id, src.rule_id, piece.points,
+                      piece.points, "available", piece.earned_at, piece.pending_until,
+                      piece.expires_at)
+            self.lots.append(lot)
+            self.new_lots.append(lot)
+            self._post(kind, "available", piece.points, reason, src, lot)
+            if self.debt > 0:
+                repay = min(self.debt, piece.points)
+                owed = replace(src, rule_id=SHORTFALL_RULE, campaign=None)
+                self._take(lot, repay, "debt_repayment", "repays an earlier shortfall", owed)
+                self._post("debt_repayment", "debt", -repay, "repays an earlier shortfall", owed)
+
+    def hand_over(self, kind: str, reason: str, src: Source) -> Holdings:
+        """Give up every open lot, the debt and the lifetime points (to the member this one is
+        merged into), each as an entry of `kind`; the caller loaded every open lot."""
+        lots = []
+        for lot in sorted(self.lots, key=Lot.expiry_key):
+            if lot.remaining <= 0:
+                continue
+            lots.append(replace(lot, earned=lot.remaining, lot_id=None, changed=False))
+            self._take(lot, lot.remaining, kind, reason, src)
+        held = Holdings(tuple(lots), self.debt, self.lifetime)
+        self._post(kind, "debt", -held.debt, reason, src)
+        self._post(kind, "lifetime", -held.lifetime, reason, src)
+        return held
+
+    def take_over(self, held: Holdings, kind: str, reason: str, src: Source) -> None:
+        """Receive what another account handed over: each lot as a new lot of this member with
+        the same points, state, and earned, pending-until and expiry instants; the debt as
+        debt; the lifetime points as lifetime points."""
+        for given in held.lots:
+            lot = replace(given, member_id=self.member_id, lot_id=None, changed=False)
+            self.lots.append(lot)
+            self.new_lots.append(lot)
+            self._post(kind, lot.bucket, lot.remaining, reason, src, lot)
+        self._post(kind, "debt", held.debt, reason, src)
+        self._post(kind, "lifetime", held.lifetime, reason, src)
+
+
+@dataclass(frozen=True)
+class Holdings:
+    """What an account handed over: its open lots (as they stood), its debt, its lifetime
+    points."""
+
+    lots: tuple[Lot, ...]
+    debt: int
+    lifetime: int
+
+    @property
+    def available(self) -> int:
+        return sum(lot.remaining for lot in self.lots if lot.state == "available")
+
+    @property
+    def pending(self) -> int:
+        return sum(lot.remaining for lot in self.lots if lot.state == "pending")

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Literal
 
 from loyalty.domain.catalogue import Catalogue
+from loyalty.domain.messages import MessageTemplate
 
 #: The lifecycle stages the daily sweep puts members in (see services/sweep/lifecycle.py).
 LIFECYCLE_STAGES = ("new", "active", "declining", "lapsed", "churned")
@@ -133,6 +134,36 @@ class VipPolicy:
 
 
 @dataclass(frozen=True)
+class ReferralPolicy:
+    """When a referred friend's purchase rewards the referrer (`referrals:`): the first
+    purchase of at least `min_purchase`, made within `within_days` of the friend's enrolment
+    (None: whenever). Once per friend, ever."""
+
+    min_purchase: Decimal = Decimal("0")
+    within_days: int | None = None
+
+
+@dataclass(frozen=True)
+class TransferPolicy:
+    """Whether and how much members may give one another of their available points
+    (`transfers:`): from `min_points` to `max_points` a transfer, at most `max_per_month`
+    transfers sent by one member a calendar month (None: no such limit)."""
+
+    allowed: bool = False
+    min_points: int = 1
+    max_points: int | None = None
+    max_per_month: int | None = None
+
+
+@dataclass(frozen=True)
+class ImportantDatesPolicy:
+    """How far ahead the sweep raises `important_date` for the days members record
+    (`important_dates:`): `remind_days_before` days before each, 0 on the day itself."""
+
+    remind_days_before: int = 7
+
+
+@dataclass(frozen=True)
 class RewardDef:
     """A catalogue entry: redeemable when it has a `points_cost`, else a gift rules grant."""
 
@@ -242,6 +273,18 @@ class ProgramPolicy:
     metrics: tuple[MetricDef, ...] = ()
     #: the products the business sells (catalogue.yaml); None when the folder has none
     catalogue: Catalogue | None = None
+    #: how far ahead members are reminded of their relatives' birthdays and other dates
+    important_dates: ImportantDatesPolicy = field(default_factory=ImportantDatesPolicy)
+    #: when a referred friend's purchase rewards the referrer (`referrals:`)
+    referrals: ReferralPolicy = field(default_factory=ReferralPolicy)
+    #: points members may give one another (`transfers:`); not allowed unless declared
+    transfers: TransferPolicy = field(default_factory=TransferPolicy)
+    #: the texts notifications are rendered from (templates.yaml); none without that file
+    templates: tuple[MessageTemplate, ...] = ()
+
+    def template(self, name: str) -> MessageTemplate | None:
+        """The template of templates.yaml named `name`, None when there is none."""
+        return next((found for found in self.templates if found.name == name), None)
 
     def metric_figure(self, name: str) -> tuple[MetricDef, str] | None:
         """The declared metric and the period a figure name such as `nights_365d` stands for;

@@ -94,5 +94,8 @@ def describe_effect(effect: Effect, points: int | None = None, currency: str = "
         return f"remove the tag '{effect.tag}'"
     if isinstance(effect, Notify):
         message = f": {effect.message}" if effect.message else ""
-        return f"send notification {effect.notification}{message}"
+        if effect.template:
+            message = f" from template {effect.template}"
+        on = f" by {', '.join(effect.channels)}" if effect.channels else ""
+        return f"send notification {effect.notification}{on}{message}"
     raise TypeError(f"unknown effect {effect!r}")

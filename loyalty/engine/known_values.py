@@ -29,6 +29,8 @@ ATTRIBUTE_FACT_TYPES = {
     "list": "list",
 }
 LISTED = 8  # how many of the possible values a message lists
+#: The categories an `important_date` reminder suggests: those the programme sells.
+SUGGESTED_CATEGORIES = f"{EVENT_ATTRIBUTES}suggested_categories"
 STATS = "stats."
 
 
@@ -90,6 +92,9 @@ class KnownValues:
     ) -> tuple[tuple[str, ...], str] | None:
         """The words a fact can be and what they are called; None when it can be any word."""
         policy = self.policy
+        if path == SUGGESTED_CATEGORIES and "important_date" in events \
+                and policy.catalogue is not None:
+            return policy.catalogue.categories, "the categories (catalogue.yaml) are"
         if attribute is not None:
             if not attribute.values:
                 return None

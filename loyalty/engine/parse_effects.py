@@ -20,9 +20,11 @@ from loyalty.domain.decisions import (
     RevokePrivilege,
     SetTier,
 )
+from loyalty.domain.messages import ALL_CHANNELS
 from loyalty.engine.limits import too_long
 from loyalty.engine.loader import key_line, line_of
 from loyalty.engine.parse_conditions import parse_condition
+from loyalty.engine.parse_templates import check_text
 from loyalty.engine.problems import Reporter, did_you_mean
 from loyalty.engine.syntax import Condition, EffectDef
 
@@ -36,7 +38,7 @@ EFFECT_PARAMS: dict[str, tuple[str, ...]] = {
     "set_tier": ("tier",),
     "add_tag": ("tag",),
     "remove_tag": ("tag",),
-    "notify": ("notification", "message"),
+    "notify": ("notification", "message", "template", "channels"),
 }
 PERIODS = ("ever", "day", "month", "year")
 #: What an award gives: exactly one of these.
@@ -226,7 +228,34 @@ def _build(name: str, p: _Params, report: Reporter, line: int | None) -> EffectD
     elif name in ("add_tag", "remove_tag"):
         effect = AddTag(p.text("tag")) if name == "add_tag" else RemoveTag(p.text("tag"))
     else:
-        effect = Notify(p.text("notification", kind="notification"), p.text("message", ""))
+        return _notify(p, report, line)
+    return EffectDef(effect, None, line)
+
+
+def _notify(p: _Params, report: Reporter, line: int | None) -> EffectDef | None:
+    """`notify`: an inline `message` or a `template` of templates.yaml, on `channels`."""
+    notification = p.text("notification", kind="notification")
+    message = p.text("message", "")
+    template = p.text("template") if "template" in p.p else None
+    if template is not None and "message" in p.p:
+        p.bad("template", "give 'message' (the text itself) or 'template' (a name in "
+                          "templates.yaml), not both")
+    if message and not check_text(message, report, key_line(p.p, "message", line),
+                                  "notify message"):
+        return None
+    channels = p.p.get("channels", [])
+    if isinstance(channels, str):
+        channels = [channels]
+    if not isinstance(channels, list) or not all(isinstance(c, str) for c in channels):
+        p.bad("channels", f"'channels' is a list of channels: {', '.join(ALL_CHANNELS)}")
+        channels = []
+    for channel in channels:
+        if channel not in ALL_CHANNELS:
+            p.bad("channels", f"unknown channel '{channel}' (channels: "
+                              f"{', '.join(ALL_CHANNELS)})" + did_you_mean(channel, ALL_CHANNELS))
+    if len(set(channels)) != len(channels):
+        p.bad("channels", "a channel is listed twice")
+    effect = Notify(notification, message, template, tuple(channels))
     return EffectDef(effect, None, line)
 
 

@@ -9,12 +9,15 @@ from typing import Any
 
 from loyalty.domain.policy import (
     DEFAULT_CHANNELS,
+    ImportantDatesPolicy,
     LifecyclePolicy,
     PointsPolicy,
     ProgramPolicy,
+    ReferralPolicy,
     RewardDef,
     TierLadder,
     TierLevel,
+    TransferPolicy,
     VipPolicy,
 )
 from loyalty.engine.limits import too_long
@@ -62,6 +65,9 @@ _SECTIONS: dict[str, dict[str, Any]] = {
     "vip": {"metric": METRICS, "top_percent": Decimal, "min_value": Decimal, "tiers": list,
             "tags": list},
     "activation": {"approval": ("required", "not_required")},
+    "important_dates": {"remind_days_before": int},
+    "referrals": {"min_purchase": Decimal, "within_days": int},
+    "transfers": {"allowed": bool, "min_points": int, "max_points": int, "max_per_month": int},
 }
 #: The range of every number program.yaml holds; beyond it a value is a mistake that would fail
 #: at the till or in the sweep (a return window of a billion days is past the calendar's end).
@@ -78,6 +84,11 @@ RANGES: dict[str, tuple[int, int]] = {
     "lifecycle.visits_drop_min_365d": (0, 100_000),
     "vip.top_percent": (0, 100),
     "vip.min_value": (0, 10**12),
+    "important_dates.remind_days_before": (0, 365),
+    "referrals.within_days": (1, 3_650),
+    "transfers.min_points": (1, 1_000_000_000),
+    "transfers.max_points": (1, 1_000_000_000),
+    "transfers.max_per_month": (1, 1_000),
 }
 #: The largest amount of money a threshold may name, and the most one point may be worth.
 MAX_MONEY = 10**12
@@ -168,7 +179,20 @@ def parse_program(doc: Any, report: Reporter) -> ProgramPolicy:
         declares_events="events" in doc,
         approval_required=sections["activation"].get("approval") == "required",
         metrics=metrics,
+        important_dates=ImportantDatesPolicy(**sections["important_dates"]),
+        referrals=ReferralPolicy(**sections["referrals"]),
+        transfers=_transfers(sections["transfers"], report, key_line(doc, "transfers")),
     )
+
+
+def _transfers(values: dict[str, Any], report: Reporter, line: int | None) -> TransferPolicy:
+    """`transfers:`; a transfer's least points cannot be above its most."""
+    low, high = values.get("min_points"), values.get("max_points")
+    if low is not None and high is not None and low > high:
+        report.add(line, f"transfers.min_points ({low:,}) is above transfers.max_points "
+                         f"({high:,}): no transfer could be made")
+        values = {k: v for k, v in values.items() if k != "min_points"}
+    return TransferPolicy(**values)
 
 
 def _programme(node: Any, report: Reporter, line: int | None) -> None:
@@ -214,6 +238,11 @@ def _section(name: str, node: Any, report: Reporter, line: int | None,
                                f"got {value!r}")
             else:
                 values[key] = value if whole else number
+        elif kind is bool:
+            if not isinstance(value, bool):
+                report.add(at, f"{name}.{key} is true or false, not {value!r}")
+            else:
+                values[key] = value
         elif kind is list:
             if not isinstance(value, list):
                 report.add(at, f"{name}.{key} must be a list")

@@ -25,8 +25,10 @@ from loyalty.domain.decisions import (
 )
 from loyalty.domain.errors import RulesInvalid
 from loyalty.domain.history import NO_NEEDS, HistoryNeeds
+from loyalty.domain.messages import MessageTemplate
 from loyalty.domain.model import EvaluationInput, Line, Member, MemberStats, Occurrence
 from loyalty.domain.policy import ProgramPolicy, RewardDef
+from loyalty.engine.check_notifications import notification_problems
 from loyalty.engine.compiler import (
     MAX_GROUPS_PER_RULE,
     MAX_RULES_PER_RULESET,
@@ -42,6 +44,7 @@ from loyalty.engine.loader import load_yaml, rules_content_hash
 from loyalty.engine.parse_catalogue import parse_catalogue
 from loyalty.engine.parse_policy import parse_program, parse_rewards
 from loyalty.engine.parse_rules import parse_ruleset
+from loyalty.engine.parse_templates import parse_templates
 from loyalty.engine.probe import WORKER
 from loyalty.engine.problems import Problem, Reporter, did_you_mean
 from loyalty.engine.syntax import RuleDef, compares
@@ -49,7 +52,7 @@ from loyalty.engine.vocabulary import PRODUCT_FACTS
 
 logger = logging.getLogger(__name__)
 NO_CATALOGUE = Catalogue()
-POLICY_FILES = ("program", "rewards", "catalogue")
+POLICY_FILES = ("program", "rewards", "catalogue", "templates")
 MAX_CACHED_PROBES = 4096
 _validated: OrderedDict[str, str | None] = OrderedDict()
 _validated_lock = threading.Lock()
@@ -128,6 +131,7 @@ def _policy(docs: Mapping[str, object], problems: list[Problem], *,
     policy = ProgramPolicy()
     rewards: tuple[RewardDef, ...] = ()
     catalogue: Catalogue | None = None
+    templates: tuple[MessageTemplate, ...] = ()
     for name, doc in docs.items():
         report = Reporter(name, limits=limits)
         stem = PurePath(name).stem
@@ -137,8 +141,10 @@ def _policy(docs: Mapping[str, object], problems: list[Problem], *,
             rewards = parse_rewards(doc, report)
         elif stem == "catalogue" and doc is not None:
             catalogue = parse_catalogue(doc, report)
+        elif stem == "templates":
+            templates = parse_templates(doc, report)
         problems.extend(report.problems)
-    return replace(policy, rewards=rewards, catalogue=catalogue)
+    return replace(policy, rewards=rewards, catalogue=catalogue, templates=templates)
 
 
 def _missing_files(files: Mapping[str, str]) -> list[Problem]:
@@ -221,6 +227,7 @@ def _cross_check(rules: list[RuleDef], policy: ProgramPolicy, declared: set[str]
                     )
                 )
     return (problems + _offers_presented(rules) + _vouchers_presented(rules, policy)
+            + notification_problems(rules, policy)
             + _line_multipliers(rules))
 
 

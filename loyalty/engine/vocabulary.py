@@ -29,6 +29,8 @@ KNOWN_EVENTS = (
     "downgrade_notice",
     "vip_changed",
     "anniversary",
+    "important_date",
+    "referral_qualified",
 )
 EVENT_ATTRIBUTES = "event.attributes."
 ATTRIBUTE_PREFIXES = (EVENT_ATTRIBUTES, "member.attributes.")

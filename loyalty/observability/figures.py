@@ -16,14 +16,14 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from loyalty.services.context import ServiceContext
-from loyalty.services.sweep.calendar import CalendarPhase
+from loyalty.services.sweep.important_dates import ImportantDatesPhase
 from loyalty.store import tables as t
 from loyalty.store.outage import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
 #: The phase a sweep runs last: a shard that has finished it has finished the sweep.
-LAST_PHASE = CalendarPhase.name
+LAST_PHASE = ImportantDatesPhase.name
 #: How many recent finished shard runs are read to find the last sweep every shard finished.
 RECENT_RUNS = 500
 
@@ -52,7 +52,8 @@ class OperationsCollector(Collector):
         with self.ctx.uow(read_only=True) as uow:
             conn = uow.connection
             waiting = conn.execute(
-                select(func.count()).select_from(t.notifications)).scalar_one()
+                select(func.count()).select_from(t.notifications)
+                .where(t.notifications.c.status == "pending")).scalar_one()
             members = conn.execute(select(func.count()).select_from(t.members)).scalar_one()
             latest = conn.execute(select(func.max(t.sweep_runs.c.as_of))).scalar()
             r = t.sweep_runs.c
@@ -62,8 +63,8 @@ class OperationsCollector(Collector):
                 select(r.as_of, r.shard, r.finished_at)
                 .where(r.phase == LAST_PHASE, r.done.is_(True))
                 .order_by(r.as_of.desc()).limit(RECENT_RUNS)).all()
-        yield _gauge("loyalty_notifications_waiting", "Notifications recorded and not yet "
-                     "delivered (there is no delivery yet: every one recorded).", waiting)
+        yield _gauge("loyalty_notifications_waiting", "Notifications queued and not yet "
+                     "delivered, retries included (not the dead letters).", waiting)
         yield _gauge("loyalty_sweep_members", "Members each phase of a sweep walks: every "
                      "member of the programme.", members)
         per_phase = GaugeMetricFamily("loyalty_sweep_members_done", "Members each phase of "

@@ -23,7 +23,9 @@ RULE_ACTIONS = (
     "rules.cancelled", "rules.rolled_back", "rules.refused",
 )
 OTHER_ACTIONS = ("key.created", "key.revoked", "sweep.run", "points.adjusted",
-                 "points.adjustment_refused")
+                 "points.adjustment_refused", "member.erased", "member_token.issued",
+                 "member_token.revoked", "member.merged", "webhook.added", "webhook.removed",
+                 "notification.replayed", "points.transferred", "points.transfer_refused")
 ACTIONS = RULE_ACTIONS + OTHER_ACTIONS
 MAX_PAGE = 500
 

@@ -351,7 +351,7 @@ def _vip(book: RuleBook | None, vip: bool, tier: str, tags: tuple[str, ...]) -> 
 
 
 def _kind(item: HistoryItem) -> str:
-    if item.source_type in ("redemption", "adjustment"):
+    if item.source_type in ("redemption", "adjustment", "transfer"):
         return f"{item.source_type}s"
     if item.kind in ("purchase", "return"):
         return f"{item.kind}s"

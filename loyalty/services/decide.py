@@ -46,10 +46,12 @@ from loyalty.domain.ledger import ADJUSTMENT_RULE, CLAWBACK_RULE, Account, Sourc
 from loyalty.domain.metrics import counts_event, occurrence_amount
 from loyalty.domain.model import EvaluationInput, Line, Member, MemberStats, Occurrence
 from loyalty.domain.policy import MetricDef, ProgramPolicy, RewardDef, TierLadder
+from loyalty.domain.referrals import REFERRAL_EVENT, Contacts, qualifies, referral_event_id
 from loyalty.domain.tiers import next_review
 from loyalty.domain.vouchers import USED, HeldReward, SaleLine, taken_back, usable_vouchers
 from loyalty.observability import metrics
 from loyalty.services.limits import MAX_AWARD, budget_key, capped_points, period_key
+from loyalty.services.notices import receipt_view, rule_notifications
 from loyalty.services.timing import expiry_for, iso
 
 DRIFTING = ("declining", "lapsed", "churned")
@@ -69,6 +71,8 @@ class Holder:
     lifetime_visits: int = 0
     categories: tuple[str, ...] = ()
     last_purchase_at: datetime | None = None
+    #: the channels the member agreed to be contacted on (`{"sms": true}`); None: none
+    consents: Mapping[str, Any] | None = None
 
     @property
     def member_id(self) -> str:
@@ -133,6 +137,8 @@ class Outcome:
     vouchers: list[dict[str, Any]] = field(default_factory=list)
     rewards_taken_back: list[dict[str, Any]] = field(default_factory=list)
     rewards_kept: list[dict[str, Any]] = field(default_factory=list)
+    #: the notifications queued (or suppressed for want of consent), as the receipt shows them
+    notifications: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -173,6 +179,9 @@ class Changes:
     rewards_back: list[tuple[Any, str]] = field(default_factory=list)
     #: the points each line of the occurrence (by index) earned for its units
     unit_points: dict[int, int] = field(default_factory=dict)
+    #: the figures of the tier ladder's metrics once the occurrence is counted (None: no
+    #: ladder, or an occurrence that read no figures, such as a return)
+    figures: dict[str, Decimal] | None = None
 
 
 class State(Protocol):
@@ -209,6 +218,19 @@ class State(Protocol):
         ...
 
     def member(self, member_id: str) -> Holder | None: ...
+
+    def referrer_of(self, friend: Holder) -> str | None:
+        """The member who referred `friend`, while their referral has rewarded nobody yet."""
+        ...
+
+    def referring(self, member_id: str) -> Holder | None:
+        """A referrer about to be rewarded (the surviving member of a merge), held for this
+        write; None when their personal data was erased."""
+        ...
+
+    def contacts(self, member_id: str) -> Contacts:
+        """Every phone and e-mail the member has or had on record."""
+        ...
 
     def account(self, member: Holder, *, as_of: datetime | None) -> Account: ...
 
@@ -251,6 +273,13 @@ def metric_value(metric: str, stats: MemberStats, occurrence: Occurrence, earned
     return values.get(metric, Decimal("0"))
 
 
+def ladder_figures(ladder: TierLadder, stats: MemberStats, occurrence: Occurrence, earned: int,
+                   policy: ProgramPolicy) -> dict[str, Decimal]:
+    """The figure of every metric the ladder names, once this occurrence is counted."""
+    return {name: metric_value(name, stats, occurrence, earned, policy)
+            for name in ladder.metrics}
+
+
 class Decider:
     """Decides the rules' effects for one occurrence of one member into `Changes`."""
 
@@ -263,6 +292,7 @@ class Decider:
         self.occ = occurrence
         self.source_type = "transaction" if occurrence.kind in TRANSACTIONS else "event"
         self.codes = codes
+        self.notices: list[Decision] = []
         self.changes = Changes(member.member_id, occurrence, book.version, account,
                                Outcome(tier_before=member.profile.tier,
                                        tier_after=member.profile.tier))
@@ -302,11 +332,23 @@ class Decider:
         for decision, view in zip(decisions, views, strict=True):
             self.other_effect(decision, view)
         ladder = book.policy.tiers
-        if ladder is not None and moves_ladder(ladder, book.policy, occ.kind):
-            self.upgrade(ladder, {name: metric_value(name, stats, occ, out.earned, book.policy)
-                                  for name in ladder.metrics})
+        if ladder is not None:
+            changes.figures = ladder_figures(ladder, stats, occ, out.earned, book.policy)
+            if moves_ladder(ladder, book.policy, occ.kind):
+                self.upgrade(ladder, changes.figures)
         out.tier_after = self.member.tier
+        self.queue_notices()
         return changes
+
+    def queue_notices(self) -> None:
+        """Render the notifications of the `notify` effects, once everything else is decided
+        (the points, reward and offer a message speaks of)."""
+        for decision in self.notices:
+            assert isinstance(decision.effect, Notify)
+            rows = rule_notifications(self.book.policy, decision, decision.effect, self.member,
+                                      self.holder.consents, self.occ, self.changes)
+            self.changes.notifications.extend(rows)
+            self.changes.outcome.notifications.extend(receipt_view(row) for row in rows)
 
     def within_limits(self, decisions: Sequence[Decision]) -> tuple[list[Decision],
                                                                      dict[int, int]]:
@@ -448,9 +490,7 @@ class Decider:
             self.member.tags = tuple(tags)
             changes.member["tags"] = tags
         elif isinstance(effect, Notify):
-            changes.notifications.append({**common, "notification": effect.notification,
-                                          "message": effect.message or decision.reason,
-                                          "created_at": at})
+            self.notices.append(decision)
 
     def upgrade(self, ladder: TierLadder, values: Mapping[str, Decimal]) -> None:
         """Move up at once when a metric reaches a higher tier; never down mid-purchase."""
@@ -800,6 +840,7 @@ def absorb(out: Outcome, reaction: Outcome) -> None:
     out.rewards.extend(reaction.rewards)
     out.offers.extend(reaction.offers)
     out.decisions.extend(reaction.decisions)
+    out.notifications.extend(reaction.notifications)
 
 
 def process(book: RuleBook, state: State, member: Holder, occurrence: Occurrence,
@@ -842,4 +883,31 @@ def process(book: RuleBook, state: State, member: Holder, occurrence: Occurrence
         state.record(later, recorded_at)
         absorb(changes.outcome, later.outcome)
         done.append(later)
+    if occurrence.kind == "purchase":
+        reward_referrer(book, state, member, occurrence, recorded_at, codes)
     return done
+
+
+def reward_referrer(book: RuleBook, state: State, friend: Holder, purchase: Occurrence,
+                    recorded_at: datetime, codes: Callable[[], str] = voucher_code
+                    ) -> list[Changes]:
+    """A referred friend's first qualifying purchase raises `referral_qualified` for the
+    referrer, decided and recorded as the referrer's own event in the same transaction (after
+    the friend, who is locked first). Once per friend; never when the two share a phone or an
+    e-mail, now or in their history. Not part of what the purchase returns: it is not the
+    friend's."""
+    referrer_id = state.referrer_of(friend)
+    if referrer_id is None or not qualifies(book.policy.referrals, friend.profile.enrolled_at,
+                                            purchase.occurred_at, purchase.total):
+        return []
+    referrer = state.referring(referrer_id)
+    if referrer is None or referrer.member_id == friend.member_id:
+        return []
+    if state.contacts(friend.member_id).shared_with(state.contacts(referrer.member_id)):
+        return []
+    attributes: dict[str, Any] = {"friend": friend.member_id,
+                                  "transaction_id": purchase.source_id, "total": purchase.total}
+    event = Occurrence(kind=REFERRAL_EVENT, source_id=referral_event_id(friend.member_id),
+                       occurred_at=purchase.occurred_at, attributes=attributes)
+    return process(book, state, referrer, event, recorded_at, origin="referral",
+                   stored_attributes={**attributes, "total": str(purchase.total)}, codes=codes)

@@ -14,6 +14,7 @@ from loyalty.services.decide import Outcome, process
 from loyalty.services.idempotent import run_idempotent
 from loyalty.services.occurrences import event_occurrence
 from loyalty.services.receipt import active_privilege_names, response_body
+from loyalty.services.standing import receipt_standing
 from loyalty.services.state import SqlState
 from loyalty.store.uow import SqlUnitOfWork
 
@@ -42,16 +43,21 @@ def record_event(ctx: ServiceContext, cmd: RecordEvent, *, dry_run: bool = False
 def react(ctx: ServiceContext, book: RuleBook, uow: SqlUnitOfWork, member: Any,
           occurrence: Occurrence, *, origin: str | None = None,
           stored_attributes: dict[str, Any] | None = None,
-          now: datetime | None = None) -> tuple[Outcome, dict[str, Any]]:
+          now: datetime | None = None,
+          standing: bool = True) -> tuple[Outcome, dict[str, Any]]:
     """Decide and record what the rules do for a non-purchase occurrence of a locked member
     (raised by a till, an enrolment or the sweep), processed at `now` (default: the clock);
-    returns its outcome and receipt."""
+    returns its outcome and receipt (with the member's points outlook and tier progress
+    unless `standing` is False: nobody reads it)."""
     state = SqlState(uow)
     done = process(book, state, state.adopt(member), occurrence, now or ctx.clock(),
                    origin=origin,
                    stored_attributes=stored_attributes)
     changes = done[0]
     privileges = active_privilege_names(uow, member.member_id, occurrence.occurred_at)
-    body = response_body("event_id", occurrence.source_id, member.member_id, changes.outcome,
-                         changes.account, privileges)
+    body = response_body(
+        "event_id", occurrence.source_id, member.member_id, changes.outcome, changes.account,
+        privileges,
+        standing=receipt_standing(book, uow, member, done, occurrence.occurred_at)
+        if standing else None)
     return changes.outcome, body

@@ -126,7 +126,8 @@ def _explain(state: MemoryState, book: RuleBook, item: HistoryItem) -> dict[str,
     usage: dict[tuple[str, str], int] = {}
     memory = state.members.get(item.member_id)
     occurrence = item.occurrence
-    if (memory is not None and item.source_type not in ("redemption", "adjustment")
+    if (memory is not None
+            and item.source_type not in ("redemption", "adjustment", "transfer")
             and item.kind != "return"):
         holder = memory.holder
         held = state.vouchers(occurrence.vouchers)

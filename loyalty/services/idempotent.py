@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from loyalty.domain.errors import IdempotencyConflict, UnknownMember
+from sqlalchemy import Row
+
+from loyalty.domain.errors import IdempotencyConflict, MemberMerged, UnknownMember
 from loyalty.services.context import Recorded, ServiceContext
 from loyalty.store.uow import SqlUnitOfWork, run_with_retry
 
@@ -18,9 +20,11 @@ def run_idempotent(ctx: ServiceContext, *, scope: str, key: str, fingerprint: st
     """Lock the member, answer a repeat from the stored response, else run `work` and store it.
 
     The member's row lock (an immediate transaction on SQLite) serialises every write for that
-    member, so concurrent duplicates run one after the other and the later ones replay. A dry
-    run answers a key already recorded the same way (and records nothing); otherwise it does
-    the same work and rolls it back.
+    member, so concurrent duplicates run one after the other and the later ones replay; a new
+    request for a member merged into another is refused (a repeat of one recorded before the
+    merge is still answered, its rows having moved with the member). A dry run answers a key
+    already recorded the same way (and records nothing); otherwise it does the same work and
+    rolls it back.
     """
 
     def attempt() -> Recorded:
@@ -36,6 +40,7 @@ def run_idempotent(ctx: ServiceContext, *, scope: str, key: str, fingerprint: st
                 _replay(scope, key, fingerprint, member_id, member.prior_fingerprint,
                         member.prior_member_id)
                 return Recorded(member.prior_status, dict(member.prior_response), replayed=True)
+            refuse_merged(member)
             status, body = work(uow, member)
             if dry_run:
                 uow.rollback()
@@ -46,6 +51,28 @@ def run_idempotent(ctx: ServiceContext, *, scope: str, key: str, fingerprint: st
             return Recorded(status, body)
 
     return run_with_retry(attempt, retries=ctx.settings.max_retries)
+
+
+def refuse_merged(member: Any) -> None:
+    """Nothing new is written for a member merged into another: the caller is told which."""
+    if getattr(member, "merged_into", None) is not None:
+        raise MemberMerged.pointing(member.member_id, member.merged_into)
+
+
+def lock_for_write(uow: SqlUnitOfWork, *member_ids: str) -> list[Row[Any]]:
+    """The members' rows, in the order asked, each locked until commit in member-id order (so
+    two writes locking the same members never wait for each other in a circle); an unknown or
+    merged member is refused."""
+    rows = {member_id: uow.members.get(member_id, lock=True)
+            for member_id in sorted(set(member_ids))}
+    found = []
+    for member_id in member_ids:
+        row = rows[member_id]
+        if row is None:
+            raise UnknownMember(f"no member {member_id!r}", details={"member_id": member_id})
+        refuse_merged(row)
+        found.append(row)
+    return found
 
 
 def _replay(scope: str, key: str, fingerprint: str, member_id: str, prior_fingerprint: str,

@@ -24,18 +24,25 @@ def save_account(uow: SqlUnitOfWork, account: Account, recorded_at: Any,
 
 
 def response_body(key: str, key_value: str, member_id: str, out: Outcome, account: Account,
-                  privileges: list[str], clawed_back: int = 0) -> dict[str, Any]:
+                  privileges: list[str], clawed_back: int = 0,
+                  standing: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The receipt; `standing` (services/standing.py) adds when pending points become
+    available, what expires next and the progress to the next tier."""
+    outlook = dict(standing or {})
+    progress = outlook.pop("tier_progress", [])
     return {
         key: key_value,
         "member_id": member_id,
         "points": {"earned": out.earned, "pending": out.pending, "clawed_back": clawed_back},
-        "balance": balance_view(account),
+        "balance": {**balance_view(account), **outlook},
+        "tier_progress": progress,
         "tier": {"before": out.tier_before, "after": out.tier_after,
                  "changed": out.tier_before != out.tier_after},
         "rewards": out.rewards,
         "offers": out.offers,
         "privileges": privileges,
         "decisions": out.decisions,
+        "notifications": out.notifications,
     }
 
 

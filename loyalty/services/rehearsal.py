@@ -175,6 +175,7 @@ SECTIONS = {
     "loyalty.domain.tiers": "tiers",
     "loyalty.services.sweep.lifecycle": "lifecycle",
     "loyalty.services.sweep.vip": "vip",
+    "loyalty.services.sweep.important_dates": "important_dates",
 }
 
 

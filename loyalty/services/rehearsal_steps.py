@@ -23,11 +23,12 @@ from loyalty.domain.commands import (
 )
 from loyalty.domain.decisions import RuleBook
 from loyalty.domain.policy import AttributeDef, ProgramPolicy
+from loyalty.domain.relations import AddDate, AddRelative
 from loyalty.engine import Problem, rules_content_hash
 from loyalty.engine.loader import key_line, load_yaml
 from loyalty.engine.problems import Reporter
 from loyalty.engine.syntax import RuleDef, compares
-from loyalty.services import adjustments, events, members, rewards, transactions
+from loyalty.services import adjustments, events, members, relations, rewards, transactions
 from loyalty.services.audit import Actor
 from loyalty.services.context import ServiceContext
 from loyalty.services.rehearsal import program_file
@@ -149,6 +150,7 @@ def steps(scratch: Scratch) -> Iterator[Step]:
     yield "a purchase", lambda: _purchase(scratch, at, first=True)
     for event in scratch.policy.events if scratch._book is not None else ():
         yield f"a '{event.event_type}' event", partial(_event, scratch, event)
+    yield "a spouse's birthday to remember", lambda: _important_date(scratch)
     yield "a points adjustment", lambda: _adjust(scratch)
     yield "a redemption", lambda: _redeem(scratch)
     yield "a return", lambda: _return(scratch)
@@ -188,6 +190,19 @@ def _enrol(scratch: Scratch) -> None:
         member_id=MEMBER, name="Rehearsal", birth_date=born, enrolled_at=at, channel=channel,
         tags=scratch.policy.vip.tags[:1]))
     scratch.member_id = MEMBER
+
+
+def _important_date(scratch: Scratch) -> None:
+    """A spouse whose birthday the first sweep (a day later) reminds the member of."""
+    member_id = _need(scratch.member_id)
+    ahead = scratch.policy.important_dates.remind_days_before
+    day = (scratch.at + timedelta(days=1 + ahead)).date()
+    relative_id = scratch.next_id("REL")
+    relations.add_relative(scratch.ctx, AddRelative(relative_id, member_id, "spouse",
+                                                    "Rehearsal", _fingerprint(relative_id)))
+    date_id = scratch.next_id("DATE")
+    relations.add_date(scratch.ctx, AddDate(date_id, member_id, "birthday", day.month, day.day,
+                                            _fingerprint(date_id), relative_id=relative_id))
 
 
 def _birthday(day: date, *, years: int) -> date:

@@ -31,6 +31,7 @@ from loyalty.domain.ledger import Account
 from loyalty.domain.metrics import MetricLog
 from loyalty.domain.model import Member, MemberStats
 from loyalty.domain.policy import MetricDef
+from loyalty.domain.referrals import Contacts
 from loyalty.domain.vouchers import REVOKED, USED, HeldReward
 from loyalty.services.decide import (
     Changes,
@@ -41,6 +42,11 @@ from loyalty.services.decide import (
     decide_adjustment,
     decide_redemption,
     process,
+)
+from loyalty.services.decide_transfer import (
+    decide_transfer_in,
+    decide_transfer_out,
+    pieces_from,
 )
 from loyalty.store.history import HistoryItem, HistoryReader, SharedCounters, replay_voucher
 
@@ -119,6 +125,17 @@ class MemoryState:
 
     def account(self, member: Holder, *, as_of: datetime | None) -> Account:
         return self.members[member.member_id].account
+
+    # referrals: a replay raises none; the `referral_qualified` events recorded are in the
+    # referrers' own history, and are decided again there
+    def referrer_of(self, friend: Holder) -> str | None:
+        return None
+
+    def referring(self, member_id: str) -> Holder | None:
+        return None
+
+    def contacts(self, member_id: str) -> Contacts:
+        return Contacts()
 
     def stats(self, member: Holder, as_of: datetime) -> MemberStats:
         memory = self.members[member.member_id]
@@ -345,6 +362,8 @@ def replay_item(state: MemoryState, book: RuleBook, item: HistoryItem,
     holder = memory.holder
     step = Step(item, book, [], tier_before=holder.profile.tier)
     state.as_of = item.occurred_at
+    if item.source_type == "transfer":
+        return replay_transfer(state, book, holder, item, step)
     if item.source_type in ("redemption", "adjustment"):
         try:
             if item.source_type == "adjustment":  # as recorded: no rule decides it
@@ -378,6 +397,28 @@ def replay_item(state: MemoryState, book: RuleBook, item: HistoryItem,
                                original_id=item.original_id, codes=replay_code)
     except LoyaltyError as refused:
         step.refused = refused.code
+    return step
+
+
+def replay_transfer(state: MemoryState, book: RuleBook, holder: Holder, item: HistoryItem,
+                    step: Step) -> Step:
+    """A transfer as recorded (no rule decides one): the giver gives its points from the
+    lots the replay holds; the receiver gets the lots recorded, each expiring when it did."""
+    other = str(item.attributes.get("other") or "")
+    at = item.occurred_at
+    try:
+        if item.kind == "transfer_out":
+            changes, _ = decide_transfer_out(book.version, state, holder, item.source_id,
+                                             item.points, other, item.reason, item.actor, at)
+        else:
+            changes = decide_transfer_in(book.version, state, holder, item.source_id,
+                                         pieces_from(list(item.attributes.get("lots") or ())),
+                                         other, item.reason, item.actor, at)
+    except LoyaltyError as refused:
+        step.refused = refused.code
+        return step
+    state.record(changes, at)
+    step.changes.append(changes)
     return step
 
 

@@ -17,7 +17,7 @@ from loyalty.engine.problems import Reporter
 
 ADDED, REMOVED, CHANGED, MOVED, UNREADABLE = "added", "removed", "changed", "moved", "unreadable"
 SECTIONS = ("file", "ruleset", "programme", "tier", "event", "catalogue", "reward", "product",
-            "rule")
+            "template", "rule")
 ID_FIELDS = ("id", "tier", "fact", "name")
 EFFECT_ID_FIELDS = ("reward", "offer", "privilege", "notification", "tag", "tier")
 SUMMARY_FIELDS = ("name", "description")
@@ -205,7 +205,17 @@ def _entries(name: str, doc: Any) -> list[_Entry]:
         return _catalogue(name, doc)
     if stem == "catalogue":
         return _products(name, doc)
+    if stem == "templates":
+        return _templates(name, doc)
     return _ruleset(name, doc)
+
+
+def _templates(name: str, doc: Mapping[str, Any]) -> list[_Entry]:
+    """The message templates of templates.yaml, each known by its name."""
+    listed = doc.get("templates")
+    if not isinstance(listed, Mapping):
+        return [_Entry("file", name, name, doc)]
+    return [_Entry("template", str(key), name, body) for key, body in listed.items()]
 
 
 def _programme(name: str, doc: Mapping[str, Any]) -> list[_Entry]:

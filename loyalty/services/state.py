@@ -12,10 +12,12 @@ from loyalty.domain.history import EventHistory, Holding
 from loyalty.domain.ledger import Account
 from loyalty.domain.model import MemberStats
 from loyalty.domain.policy import MetricDef
+from loyalty.domain.referrals import Contacts
 from loyalty.domain.vouchers import HeldReward
 from loyalty.services.decide import Changes, HeldOffer, Holder, RecordedPurchase, SoldLine
+from loyalty.services.notices import system_notifications
 from loyalty.services.receipt import save_account
-from loyalty.store import member_history
+from loyalty.store import member_history, notifications, referrals
 from loyalty.store.uow import SqlUnitOfWork
 
 
@@ -31,7 +33,8 @@ def held_reward(row: Any) -> HeldReward:
 def holder_of(uow: SqlUnitOfWork, row: Any) -> Holder:
     return Holder(uow.members.to_domain(row), lifetime_spend=row.lifetime_spend,
                   lifetime_visits=row.lifetime_visits,
-                  categories=tuple(row.categories or ()), last_purchase_at=row.last_purchase_at)
+                  categories=tuple(row.categories or ()), last_purchase_at=row.last_purchase_at,
+                  consents=getattr(row, "consents", None))
 
 
 class SqlState:
@@ -54,6 +57,23 @@ class SqlState:
         if row is None:
             return None
         return self.adopt(row)
+
+    def referrer_of(self, friend: Holder) -> str | None:
+        row = self.rows[friend.member_id]
+        referrer = getattr(row, "referred_by", None)
+        if not referrer or referrals.rewarded(self.uow.connection, friend.member_id):
+            return None
+        return str(referrer)
+
+    def referring(self, member_id: str) -> Holder | None:
+        survivor = referrals.survivor_id(self.uow.connection, member_id)
+        row = None if survivor is None else self.uow.members.get(survivor, lock=True)
+        if row is None or referrals.erased(row):
+            return None
+        return self.adopt(row)
+
+    def contacts(self, member_id: str) -> Contacts:
+        return referrals.contacts(self.uow.connection, member_id)
 
     def stats(self, member: Holder, as_of: datetime) -> MemberStats:
         return self.uow.transactions.stats(self.rows[member.member_id], as_of)
@@ -130,11 +150,13 @@ class SqlState:
         programme.add_member_rewards(changes.rewards)
         programme.add_offers(changes.offers)
         programme.add_privileges(changes.privileges)
-        for privilege in changes.revoked:
-            programme.revoke_privilege(member_id, privilege, occ.occurred_at)
+        revoked = [privilege for privilege in changes.revoked
+                   if programme.revoke_privilege(member_id, privilege, occ.occurred_at)]
         for tier_change in changes.tier_changes:
             programme.add_tier_change(tier_change)
-        programme.add_notifications(changes.notifications)
+        notifications.queue(uow.connection, [*changes.notifications,
+                                             *system_notifications(changes, revoked)],
+                            recorded_at)
         if changes.transaction is not None:
             uow.transactions.insert(changes.transaction, changes.lines)
         if changes.returned is not None:

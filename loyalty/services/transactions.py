@@ -13,6 +13,7 @@ from loyalty.services.decide import Changes, process
 from loyalty.services.idempotent import run_idempotent
 from loyalty.services.occurrences import purchase_occurrence, return_occurrence
 from loyalty.services.receipt import active_privilege_names, response_body
+from loyalty.services.standing import receipt_standing
 from loyalty.services.state import SqlState
 from loyalty.store.uow import SqlUnitOfWork
 
@@ -40,7 +41,7 @@ def _purchase(book: RuleBook, uow: SqlUnitOfWork, member: Any, cmd: RecordTransa
               now: datetime) -> dict[str, Any]:
     state = SqlState(uow)
     done = process(book, state, state.adopt(member), purchase_occurrence(cmd), now)
-    body = _receipt(uow, cmd, done, member)
+    body = _receipt(book, uow, cmd, done, member)
     body["vouchers"] = done[0].outcome.vouchers
     return body
 
@@ -50,7 +51,7 @@ def _return(book: RuleBook, uow: SqlUnitOfWork, member: Any, cmd: RecordTransact
     state = SqlState(uow)
     done = process(book, state, state.adopt(member), return_occurrence(cmd), now,
                    original_id=cmd.original_transaction_id or "")
-    body = _receipt(uow, cmd, done, None)
+    body = _receipt(book, uow, cmd, done, member, privileges_known=False)
     transaction = done[0].transaction
     assert transaction is not None
     body["returned_value"] = str(-transaction["total"])
@@ -59,12 +60,15 @@ def _return(book: RuleBook, uow: SqlUnitOfWork, member: Any, cmd: RecordTransact
     return body
 
 
-def _receipt(uow: SqlUnitOfWork, cmd: RecordTransaction, done: list[Changes],
-             member: Any) -> dict[str, Any]:
+def _receipt(book: RuleBook, uow: SqlUnitOfWork, cmd: RecordTransaction, done: list[Changes],
+             member: Any, *, privileges_known: bool = True) -> dict[str, Any]:
     """What the till prints: the purchase's outcome with its reactions', and the balance
     after all of them."""
     out = done[0].outcome
-    privileges = active_privilege_names(uow, cmd.member_id, cmd.occurred_at, member=member,
+    privileges = active_privilege_names(uow, cmd.member_id, cmd.occurred_at,
+                                        member=member if privileges_known else None,
                                         decisions=out.decisions)
+    standing = receipt_standing(book, uow, member, done, cmd.occurred_at)
     return response_body("transaction_id", cmd.transaction_id, cmd.member_id, out,
-                         done[-1].account, privileges, clawed_back=out.clawed_back)
+                         done[-1].account, privileges, clawed_back=out.clawed_back,
+                         standing=standing)

@@ -24,7 +24,9 @@ def _balance_drift(conn: Connection) -> Iterator[str]:
     sums = (
         select(e.member_id, _bucket_sum("available").label("available"),
                _bucket_sum("pending").label("pending"), _bucket_sum("debt").label("debt"),
-               func.coalesce(func.sum(case((e.kind == "earn", e.points), else_=0)), 0)
+               # earned here, or moved here by a merge (memo bucket `lifetime`)
+               func.coalesce(func.sum(case((or_(e.kind == "earn", e.bucket == "lifetime"),
+                                            e.points), else_=0)), 0)
                .label("earned"))
         .group_by(e.member_id).subquery()
     )
@@ -239,7 +241,7 @@ def verify_ledger(ctx: ServiceContext) -> list[str]:
                     *_lots_match_balances(conn), *_transactions(conn), *_clawbacks(conn),
                     *_redemptions(conn), *_adjustments(conn), *_rewards(conn),
                     *_idempotency(conn),
-                    *_history(conn)]
+                    *_history(conn), *_transfers(conn), *_merges(conn)]
     return problems
 
 
@@ -261,3 +263,60 @@ def _history(conn: Connection) -> Iterator[str]:
             where, or_(seen.c.n.is_(None), seen.c.n != 1))
         for row in conn.execute(wrong):
             yield f"{source_type} {row[0]} is in the history {row[1] or 0} times, not once"
+
+
+def _transfers(conn: Connection) -> Iterator[str]:
+    """A transfer's entries take its points from the giver and give them to the receiver; it
+    is in each one's history once, and has the idempotency record that answers a repeat."""
+    x = t.transfers.c
+    h = t.history.c
+    keys = t.idempotency_keys.c
+    for kind, member, sign in (("transfer_out", x.from_member_id, -1),
+                               ("transfer_in", x.to_member_id, 1)):
+        moved = (select(e.source_id.label("k"), e.member_id.label("m"),
+                        func.sum(e.points).label("total"))
+                 .where(e.source_type == "transfer", e.kind == kind)
+                 .group_by(e.source_id, e.member_id).subquery())
+        query = (select(x.transfer_id, member, x.points, moved.c.total)
+                 .select_from(t.transfers.outerjoin(moved, and_(moved.c.k == x.transfer_id,
+                                                                moved.c.m == member)))
+                 .where(or_(moved.c.total.is_(None), moved.c.total != x.points * sign)))
+        for r in conn.execute(query):
+            yield (f"transfer {r[0]}: {r[2]} points but the {kind} entries of member {r[1]} "
+                   f"move {r[3] or 0}")
+        seen = (select(h.source_id.label("k"), h.member_id.label("m"),
+                       func.count().label("n"))
+                .where(h.source_type == "transfer").group_by(h.source_id, h.member_id)
+                .subquery())
+        wrong = (select(x.transfer_id, member, seen.c.n)
+                 .select_from(t.transfers.outerjoin(seen, and_(seen.c.k == x.transfer_id,
+                                                               seen.c.m == member)))
+                 .where(or_(seen.c.n.is_(None), seen.c.n != 1)))
+        for found in conn.execute(wrong):
+            yield (f"transfer {found[0]} is in the history of member {found[1]} "
+                   f"{found[2] or 0} times, not once")
+    missing = select(x.transfer_id).select_from(t.transfers.outerjoin(t.idempotency_keys, and_(
+        keys.scope == literal("transfer"), keys.key == x.transfer_id))).where(keys.key.is_(None))
+    for row in conn.execute(missing):
+        yield f"transfer {row[0]} has no idempotency record"
+
+
+def _merges(conn: Connection) -> Iterator[str]:
+    """A merge's entries move points from one member to another without making or losing any,
+    bucket by bucket; a merged member holds nothing and points at a member that was not
+    merged."""
+    moved = (select(e.source_id, e.bucket, func.sum(e.points))
+             .where(e.source_type == "merge", e.kind.in_(("merge_out", "merge_in")))
+             .group_by(e.source_id, e.bucket).having(func.sum(e.points) != 0))
+    for r in conn.execute(moved):
+        yield f"merge {r[0]}: its {r[1]} entries add up to {r[2]}, not 0"
+    into = t.members.alias("into")
+    query = select(m.member_id, m.merged_into, into.c.merged_into).select_from(
+        t.members.outerjoin(into, into.c.member_id == m.merged_into)
+    ).where(m.merged_into.is_not(None), or_(
+        into.c.member_id.is_(None), into.c.merged_into.is_not(None),
+        m.points_available != 0, m.points_pending != 0, m.points_debt != 0,
+        m.points_lifetime != 0))
+    for r in conn.execute(query):
+        yield (f"member {r[0]}: merged into {r[1]}, but holds points or points at a member "
+               f"that is missing or merged ({r[2]})")

@@ -176,6 +176,7 @@ class HistoryReader:
         h, tx, ev, mr, m = (t.history.c, t.transactions.c, t.events.c, t.member_rewards.c,
                             t.members.c)
         ad = t.adjustments.c
+        tr = t.transfers.c
         joined = (
             t.history.join(t.members, m.member_id == h.member_id)
             .outerjoin(t.transactions, and_(h.source_type == "transaction",
@@ -186,6 +187,8 @@ class HistoryReader:
                                               mr.source_id == h.source_id))
             .outerjoin(t.adjustments, and_(h.source_type == "adjustment",
                                            ad.adjustment_id == h.source_id))
+            .outerjoin(t.transfers, and_(h.source_type == "transfer",
+                                         tr.transfer_id == h.source_id))
         )
         query = (
             select(
@@ -200,6 +203,9 @@ class HistoryReader:
                 mr.ruleset_version.label("mr_version"),
                 ad.points.label("adj_points"), ad.reason.label("adj_reason"),
                 ad.actor.label("adj_actor"),
+                tr.from_member_id, tr.to_member_id, tr.points.label("tr_points"),
+                tr.lots.label("tr_lots"), tr.reason.label("tr_reason"),
+                tr.actor.label("tr_actor"),
                 m.name, m.birth_date, m.gender, m.region, m.enrolled_at,
                 m.channel, m.attributes,
             )
@@ -284,6 +290,17 @@ class HistoryReader:
             return HistoryItem(**common, kind=row.ev_type, version=row.ev_version,
                                occurrence=occurrence, origin=row.origin,
                                attributes=attributes, recorded=points)
+        if row.source_type == "transfer":
+            giving = row.member_id == row.from_member_id
+            kind = "transfer_out" if giving else "transfer_in"
+            return HistoryItem(**common, kind=kind, version=None,
+                               occurrence=Occurrence(kind=kind, source_id=row.source_id,
+                                                     occurred_at=at),
+                               points=int(row.tr_points or 0), reason=row.tr_reason,
+                               actor=row.tr_actor,
+                               attributes={"lots": list(row.tr_lots or ()),
+                                           "other": row.to_member_id if giving
+                                           else row.from_member_id})
         if row.source_type == "adjustment":
             adjusted = int(row.adj_points or 0)
             return HistoryItem(**common, kind="adjustment", version=None,

@@ -15,9 +15,11 @@ from sqlalchemy import (
     case,
     func,
     insert,
+    literal_column,
     or_,
     select,
     text,
+    union_all,
     update,
 )
 
@@ -77,6 +79,24 @@ DUE_LOTS = select(t.point_lots).where(
     or_(and_(_lots.state == "pending", _lots.pending_until <= bindparam("as_of")),
         _lots.expires_at <= bindparam("as_of")),
 ).order_by(_lots.lot_id)
+#: What a member is told: points still pending and the soonest expiries, by instant.
+_PENDING = (
+    select(literal_column("'pending'").label("kind"), _lots.pending_until.label("at"),
+           func.sum(_lots.remaining).label("points"))
+    .where(_lots.member_id == bindparam("b_member_id"), _lots.state == "pending",
+           _lots.remaining > 0, _lots.pending_until > bindparam("as_of"))
+    .group_by(_lots.pending_until).order_by(_lots.pending_until)
+    .limit(bindparam("b_pending_limit")))
+_EXPIRING = (
+    select(literal_column("'expiry'").label("kind"), _lots.expires_at.label("at"),
+           func.sum(_lots.remaining).label("points"))
+    .where(_lots.member_id == bindparam("b_member_id"), _lots.remaining > 0,
+           _lots.expires_at > bindparam("as_of"))
+    .group_by(_lots.expires_at).order_by(_lots.expires_at)
+    .limit(bindparam("b_expiry_limit")))
+PENDING_SCHEDULE = select(_PENDING.subquery())
+EXPIRIES = select(_EXPIRING.subquery())
+OUTLOOK = union_all(PENDING_SCHEDULE, EXPIRIES)
 _p = t.privileges.c
 ACTIVE_PRIVILEGES = (
     select(_p.privilege, func.max(_p.valid_until).label("valid_until"),
@@ -126,13 +146,18 @@ class MemberRepository:
         ).first()
 
     def conflict(self, member_id: str | None, email: str | None, phone: str | None) -> str | None:
-        """Which identifier (member_id, email, phone) is already taken, if any."""
-        c = t.members.c
+        """Which identifier (member_id, email, phone) is already taken, if any: by a member,
+        or as the alias a merged duplicate left its survivor."""
+        c, a = t.members.c, t.member_aliases.c
         checks = [("member_id", c.member_id, member_id), ("email", c.email, email),
                   ("phone", c.phone, phone)]
         for name, column, value in checks:
             if value is not None and self.conn.execute(
                 select(t.members.c.member_id).where(column == value)
+            ).first():
+                return name
+            if value is not None and name != "member_id" and self.conn.execute(
+                select(a.member_id).where(a.field == name, a.value == value)
             ).first():
                 return name
         return None
@@ -279,14 +304,20 @@ class LedgerRepository:
             query = query.where(e.entry_id < cursor)
         return self.conn.execute(query.order_by(e.entry_id.desc()).limit(limit)).all()
 
-    def next_expiry(self, member_id: str, as_of: datetime) -> tuple[int, datetime] | None:
-        lots = t.point_lots.c
-        row = self.conn.execute(
-            select(lots.expires_at, func.sum(lots.remaining))
-            .where(lots.member_id == member_id, lots.remaining > 0, lots.expires_at > as_of)
-            .group_by(lots.expires_at).order_by(lots.expires_at).limit(1)
-        ).first()
-        return None if row is None else (int(row[1]), row[0])
+    def outlook(self, member_id: str, as_of: datetime, *, pending: int,
+                expiries: int) -> tuple[list[tuple[int, datetime]], list[tuple[int, datetime]]]:
+        """(points, instant) of the member's first `pending` instants pending lots become
+        available at after `as_of`, and of their first `expiries` expiry instants after it,
+        soonest first; in one statement (a limit of 0 leaves that half out)."""
+        params = {"b_member_id": member_id, "as_of": as_of, "b_pending_limit": pending,
+                  "b_expiry_limit": expiries}
+        query = OUTLOOK if pending and expiries else PENDING_SCHEDULE if pending else EXPIRIES
+        found: dict[str, list[tuple[int, datetime]]] = {"pending": [], "expiry": []}
+        if pending or expiries:
+            for row in self.conn.execute(query, params):
+                found[row.kind].append((int(row.points), row.at))
+        return (sorted(found["pending"], key=lambda pair: pair[1]),
+                sorted(found["expiry"], key=lambda pair: pair[1]))
 
     def extend_expiry(self, member_id: str, expires_at: datetime) -> None:
         """Push every open lot of the member that expires sooner out to `expires_at`."""
@@ -345,7 +376,7 @@ class IdempotencyRepository:
 
 class ProgrammeRepository:
     """Rule versions, keys, catalogue counters, and what rules grant: rewards, offers,
-    privileges, tags, tiers, notifications, and limit usage."""
+    privileges, tags, tiers, and limit usage (notifications: store/notifications.py)."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -458,11 +489,12 @@ class ProgrammeRepository:
         if rows:
             self.conn.execute(insert(t.privileges), rows)
 
-    def revoke_privilege(self, member_id: str, privilege: str, at: datetime) -> None:
+    def revoke_privilege(self, member_id: str, privilege: str, at: datetime) -> int:
+        """Withdraw a privilege the member holds; how many grants it ended (0: none held)."""
         p = t.privileges.c
-        self.conn.execute(update(t.privileges).where(
+        return self.conn.execute(update(t.privileges).where(
             p.member_id == member_id, p.privilege == privilege, p.revoked_at.is_(None)
-        ).values(revoked_at=at))
+        ).values(revoked_at=at)).rowcount or 0
 
     def active_privileges(self, member_id: str, as_of: datetime) -> Sequence[Any]:
         return self.conn.execute(ACTIVE_PRIVILEGES,
@@ -528,10 +560,6 @@ class ProgrammeRepository:
         h = t.tier_history.c
         return self.conn.execute(select(t.tier_history).where(h.member_id == member_id)
                                  .order_by(h.changed_at.desc(), h.id.desc())).all()
-
-    def add_notifications(self, rows: list[dict[str, Any]]) -> None:
-        if rows:
-            self.conn.execute(insert(t.notifications), rows)
 
     # limits
     def usage(self, member_id: str, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:

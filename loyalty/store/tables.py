@@ -64,8 +64,15 @@ members = Table(
     Column("last_purchase_at", UTCDateTime()),
     Column("categories", JSON, nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
+    Column("consents", JSON),  # consent per channel, a channel missing = none (migration 0007)
+    Column("erased_at", UTCDateTime()),  # personal data erased on request (migration 0007)
+    Column("referred_by", String(64)),  # the member who brought them (migration 0011)
+    # the member this one was merged into, and when; set, the row only points there (0008)
+    Column("merged_into", String(64)),
+    Column("merged_at", UTCDateTime()),
     Index("ix_members_bucket", "bucket", "member_id"),
     Index("ix_members_tier_review", "tier_review_at"),
+    Index("ix_members_merged_into", "merged_into"),  # migration 0008
 )
 
 transactions = Table(
@@ -295,6 +302,23 @@ notifications = Table(
     Column("source_id", String(128), nullable=False),
     Column("rule_id", String(100)),
     Column("ruleset_version", String(20)),
+    # the outbox (migration 0009): the id receivers see, the channel, what was rendered, and
+    # where delivery is (pending, delivered, dead, suppressed, cancelled)
+    Column("notification_id", String(36), nullable=False),  # migration 0009
+    Column("channel", String(20), nullable=False),  # migration 0009
+    Column("template", String(64)),  # migration 0009
+    Column("subject", Text, info={"personal": True}),  # migration 0009
+    Column("payload", JSON, info={"personal": True}),  # migration 0009
+    Column("status", String(12), nullable=False),  # migration 0009
+    Column("attempts", Integer, nullable=False),  # migration 0009
+    Column("queued_at", UTCDateTime()),  # migration 0009: when (re)queued, retries count from
+    Column("next_attempt_at", UTCDateTime()),  # migration 0009; while claimed: the lease's end
+    Column("lease_token", String(32)),  # migration 0009: the delivery process holding it
+    Column("last_error", Text),  # migration 0009
+    Column("delivered_at", UTCDateTime()),  # migration 0009
+    UniqueConstraint("notification_id", name="uq_notifications_notification_id"),  # 0009
+    Index("ix_notifications_due", "status", "next_attempt_at"),  # migration 0009
+    Index("ix_notifications_member", "member_id", "id"),  # migration 0009
 )
 
 rule_versions = Table(
@@ -408,4 +432,148 @@ history = Table(
     Column("occurred_at", UTCDateTime(), nullable=False),
     Index("ix_history_member_seq", "member_id", "seq"),
     Index("ix_history_source", "source_id"),
+)
+
+# --- member profile: consent, profile history, erasure, member tokens (migration 0007) ---
+
+# Every change to a member's profile: one row per field, with its old and new value (JSON),
+# who changed it and why (`source`: profile, consent, merge, erasure). An erasure scrubs the
+# personal values of its rows.
+member_changes = Table(
+    "member_changes",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("member_id", String(64), ForeignKey("members.member_id"), nullable=False),
+    Column("field", String(100), nullable=False),
+    Column("old_value", JSON),
+    Column("new_value", JSON),
+    Column("changed_at", UTCDateTime(), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("source", String(20), nullable=False),
+    Index("ix_member_changes_member", "member_id", "id"),
+)
+
+# --- merging duplicate members (migration 0008) ---
+
+# A merged duplicate's phone numbers and e-mail addresses that its survivor did not take over
+# (it had its own): they still find the survivor, and nobody enrols with them again.
+member_aliases = Table(
+    "member_aliases",
+    metadata,
+    Column("field", String(10), primary_key=True),  # phone or email
+    Column("value", String(320), primary_key=True),  # normalised as on members
+    Column("member_id", String(64), ForeignKey("members.member_id"), nullable=False),
+    Column("merged_from", String(64), nullable=False),
+    Column("merge_id", String(128), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_member_aliases_member", "member_id"),
+    info={"personal": "delete"},
+)
+
+# --- notifications outbox, webhook endpoints, deliveries (migration 0009) ---
+
+# Where notifications are sent: an HTTPS endpoint for some kinds and channels (empty lists: all),
+# with the secret its requests are signed with. A removed endpoint keeps its row (and its
+# deliveries) with `removed_at` set.
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("endpoint_id", String(32), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("kinds", JSON, nullable=False),
+    Column("channels", JSON, nullable=False),
+    Column("secret", String(100), nullable=False),
+    Column("description", Text),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("removed_at", UTCDateTime()),
+)
+
+# One notification sent to one endpoint: each attempt's outcome, and when it arrived.
+notification_deliveries = Table(
+    "notification_deliveries",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("notification", Id, ForeignKey("notifications.id"), nullable=False),
+    Column("endpoint_id", String(32), ForeignKey("webhook_endpoints.endpoint_id"),
+           nullable=False),
+    Column("status", String(12), nullable=False),  # delivered or failed
+    Column("attempts", Integer, nullable=False),
+    Column("last_status", Integer),  # the HTTP status of the last answer, if any
+    Column("last_error", Text),
+    Column("attempted_at", UTCDateTime(), nullable=False),
+    Column("delivered_at", UTCDateTime()),
+    UniqueConstraint("notification", "endpoint_id",
+                     name="uq_notification_deliveries_notification"),
+)
+
+# --- relatives and important dates (migration 0010) ---
+
+# the people who matter to a member (a spouse, a child...), by an id the till chose
+member_relatives = Table(
+    "member_relatives",
+    metadata,
+    Column("relative_id", String(128), primary_key=True),
+    Column("member_id", String(64), ForeignKey("members.member_id"), nullable=False),
+    Column("relation", String(20), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_member_relatives_member", "member_id"),
+)
+
+# the days a member wants remembered, every year: a relative's birthday, a wedding anniversary
+important_dates = Table(
+    "important_dates",
+    metadata,
+    Column("date_id", String(128), primary_key=True),
+    Column("member_id", String(64), ForeignKey("members.member_id"), nullable=False),
+    Column("kind", String(30), nullable=False),
+    Column("label", String(100)),
+    Column("relative_id", String(128), ForeignKey("member_relatives.relative_id")),
+    Column("month", Integer, nullable=False),
+    Column("day", Integer, nullable=False),
+    Column("year", Integer),  # the first one, when known; the day recurs every year after it
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_important_dates_member", "member_id"),
+    Index("ix_important_dates_relative", "relative_id"),
+)
+
+# --- referrals and point transfers (migration 0011) ---
+
+# Points one member gave another (a family pooling points): the ledger holds the entries on
+# both sides (transfer_out, transfer_in); `lots` the pieces moved, each with its earned, pending
+# and expiry instants (ISO text), so a replay gives the receiver the same lots.
+transfers = Table(
+    "transfers",
+    metadata,
+    Column("transfer_id", String(128), primary_key=True),
+    Column("from_member_id", String(64), ForeignKey("members.member_id"), nullable=False),
+    Column("to_member_id", String(64), ForeignKey("members.member_id"), nullable=False),
+    Column("points", BigInteger, nullable=False),
+    Column("reason", Text),
+    Column("actor", String(200), nullable=False),
+    Column("lots", JSON, nullable=False),
+    Column("occurred_at", UTCDateTime(), nullable=False),
+    Column("recorded_at", UTCDateTime(), nullable=False),
+    Index("ix_transfers_from", "from_member_id", "occurred_at"),
+    Index("ix_transfers_to", "to_member_id"),
+)
+
+# --- member tokens for member apps (migration 0012) ---
+
+# Read-only bearer tokens a member app uses to read its own member (`lm_<token_id>_<secret>`):
+# issued at a till or a service desk, stored hashed like API keys, revocable, optionally expiring.
+member_tokens = Table(
+    "member_tokens",
+    metadata,
+    Column("token_id", String(32), primary_key=True),
+    Column("member_id", String(64), ForeignKey("members.member_id"), nullable=False),
+    Column("token_hash", String(64), nullable=False),
+    Column("name", String(100)),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("expires_at", UTCDateTime()),
+    Column("revoked_at", UTCDateTime()),
+    Column("revoked_by", String(200)),
+    Index("ix_member_tokens_member", "member_id"),
 )

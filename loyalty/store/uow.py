@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from loyalty.domain.errors import WriteConflict
 from loyalty.store.db import WriterGate, writer_gate
+from loyalty.store.profile import ProfileRepository
 from loyalty.store.repositories import (
     HistoryRepository,
     IdempotencyRepository,
@@ -65,6 +66,7 @@ class SqlUnitOfWork:
         self.programme = ProgrammeRepository(conn)
         self.history = HistoryRepository(conn)
         self.workflow = WorkflowRepository(conn)
+        self.profile = ProfileRepository(conn)
         return self
 
     def __exit__(
@@ -126,8 +128,10 @@ BUSY_WAIT_SECONDS = 1.0
 
 
 def _waited_for_a_lock(error: DBAPIError, seconds: float) -> bool:
-    return (isinstance(error, OperationalError) and "locked" in str(error.orig).lower()
-            and seconds >= BUSY_WAIT_SECONDS)
+    # PostgreSQL's deadlock report says "blocked by process": a deadlock is retried, not this
+    sqlstate = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
+    return (isinstance(error, OperationalError) and sqlstate not in RETRYABLE_SQLSTATES
+            and "locked" in str(error.orig).lower() and seconds >= BUSY_WAIT_SECONDS)
 
 
 def run_with_retry(attempt: Callable[[], T], *, retries: int = 8) -> T:

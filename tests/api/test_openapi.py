@@ -37,7 +37,8 @@ def test_every_endpoint_is_documented_with_bearer_security(spec: dict[str, Any])
     }
     assert operations == EXPECTED_OPERATIONS
     assert spec["components"]["securitySchemes"]["bearerAuth"] == {
-        "type": "http", "scheme": "bearer", "description": "An API key.",
+        "type": "http", "scheme": "bearer",
+        "description": "An API key; on the member app's endpoints (/me), a member token.",
     }
     for method, path in operations:
         operation = spec["paths"][path][method]
@@ -61,9 +62,9 @@ def test_the_transaction_contract_is_described(spec: dict[str, Any]) -> None:
     unit_price = schemas["Line"]["properties"]["unit_price"]
     assert [kind["type"] for kind in unit_price["oneOf"]] == ["string", "number"]
     assert set(schemas["TransactionOutcome"]["properties"]) == {
-        "transaction_id", "member_id", "points", "balance", "tier", "rewards", "offers",
-        "privileges", "decisions", "returned_value", "vouchers", "rewards_taken_back",
-        "rewards_kept",
+        "transaction_id", "member_id", "points", "balance", "tier", "tier_progress", "rewards",
+        "offers", "privileges", "decisions", "returned_value", "vouchers", "rewards_taken_back",
+        "rewards_kept", "notifications",
     }
     operation = spec["paths"]["/api/v1/transactions"]["post"]
     assert set(operation["responses"]) == {"200", "201", "401", "403", "404", "409", "422",

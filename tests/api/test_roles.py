@@ -1,5 +1,6 @@
 """The README's role table is the API's: every endpoint is in it, and a key of every role is
-refused (403 forbidden) exactly where the table does not list that role."""
+refused (403 forbidden) exactly where the table does not list that role. A member token is a
+role of its own (`member`): admitted by the member app's endpoints alone, which refuse keys."""
 
 from __future__ import annotations
 
@@ -11,13 +12,19 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from loyalty.api.auth import ROLES
+from loyalty.api.auth import MEMBER, ROLES
+from loyalty.services import member_tokens
+from loyalty.services.audit import Actor
+from loyalty.services.context import ServiceContext
 from tests.api import fakes
 from tests.conftest import ROOT, Reliability
 
 TABLE_ROW = re.compile(r"^\| `(GET|POST|PUT|DELETE|PATCH) (/[^`]*)` \| ([a-z_, ]+)", re.M)
 SAMPLE = {"member_id": "M-1001", "version": "3", "draft_id": "d-00000000",
-          "name": "earning.yaml"}
+          "token_id": "0000000000000000",
+          "name": "earning.yaml", "relative_id": "REL-1",
+          "date_id": "DATE-1", "notification_id": "00000000-0000-0000-0000-000000000000",
+          "endpoint_id": "wh_0000000000000000"}
 
 
 def documented() -> dict[tuple[str, str], set[str]]:
@@ -71,3 +78,25 @@ def test_a_role_is_refused_exactly_where_the_table_does_not_list_it(
         else:
             assert (response.status_code, code) == (403, "forbidden"), role
     reliability.record(operations=len(ROLES))
+
+
+@pytest.mark.parametrize(("method", "path", "roles"), CASES)
+def test_a_member_token_is_refused_exactly_where_the_table_does_not_list_member(
+    client: FlaskClient, auth: Callable[[str], dict[str, str]], ctx: ServiceContext,
+    monkeypatch: pytest.MonkeyPatch, method: str, path: str, roles: set[str],
+) -> None:
+    enrolled = client.post("/api/v1/members", json={"member_id": SAMPLE["member_id"]},
+                           headers=auth("pos"))
+    assert enrolled.status_code == 201, enrolled.get_json()
+    token, _ = member_tokens.issue_token(ctx, SAMPLE["member_id"], Actor("till"))
+    fakes.install(monkeypatch)
+    url = "/api/v1" + re.sub(r"\{(\w+)\}", lambda m: SAMPLE[m.group(1)], path)
+    body: Any = {} if method in ("POST", "PUT") else None
+    response = client.open(url, method=method, json=body,
+                           headers={"Authorization": f"Bearer {token}"})
+    code = (response.get_json(silent=True) or {}).get("code")
+    assert response.status_code != 401
+    if MEMBER in roles:
+        assert code != "forbidden", response.get_json()
+    else:
+        assert (response.status_code, code) == (403, "forbidden")

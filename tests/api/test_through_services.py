@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+from dateutil.relativedelta import relativedelta
 from flask.testing import FlaskClient
 
 from loyalty.api.idempotency import REPLAY_HEADER
@@ -50,8 +51,13 @@ def test_a_purchase_is_recorded_once_and_replayed(client: FlaskClient, auth: Aut
     assert first.status_code == 201, first.json
     assert first.json["transaction_id"] == "T-1"
     assert first.json["points"] == {"earned": 10, "pending": 10, "clawed_back": 0}
-    # the 100 welcome points and the purchase's 10 both wait out the return window
-    assert first.json["balance"] == {"available": 0, "pending": 110, "debt": 0}
+    # the 100 welcome points and the purchase's 10 both wait out the return window, to the
+    # same instant (both were earned at NOW)
+    later = (NOW + timedelta(days=14)).isoformat()
+    expires = {"points": 110, "expires_at": (NOW + relativedelta(months=24)).isoformat()}
+    assert first.json["balance"] == {
+        "available": 0, "pending": 110, "debt": 0, "next_expiry": expires,
+        "becoming_available": [{"points": 110, "available_at": later}], "expiring": [expires]}
     replay = client.post("/api/v1/transactions", json=PURCHASE, headers=auth("pos"))
     assert (replay.status_code, replay.json) == (first.status_code, first.json)
     assert replay.headers[REPLAY_HEADER] == "true"

@@ -259,9 +259,10 @@ def test_metrics_label_routes_by_template_never_by_id(
 def test_metrics_show_the_notifications_waiting(
     client: FlaskClient, auth: Auth, member: str
 ) -> None:
-    assert _page(client).value("loyalty_notifications_waiting") == 1  # the welcome
-    client.post("/api/v1/members", json={"email": "cy@example.com"}, headers=auth("pos"))
-    assert _page(client).value("loyalty_notifications_waiting") == 2
+    assert _page(client).value("loyalty_notifications_waiting") == 0  # no consent given
+    client.post("/api/v1/members", json={"email": "cy@example.com",
+                                         "consents": {"email": True}}, headers=auth("pos"))
+    assert _page(client).value("loyalty_notifications_waiting") == 1  # her welcome e-mail
 
 
 def test_metrics_show_how_far_the_sweep_has_got_and_when_one_last_completed(

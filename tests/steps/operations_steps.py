@@ -25,7 +25,7 @@ from tests.steps.sweep_steps import run_sweep
 #: What the specs call a setting, and the setting.
 SETTINGS = {"database connections per worker": "db_pool_size"}
 #: Each step of the daily sweep.
-SWEEP_STEPS = ("points", "tiers", "vip", "lifecycle", "calendar")
+SWEEP_STEPS = ("points", "tiers", "vip", "lifecycle", "calendar", "important_dates")
 #: What a member tells the programme about herself when she joins.
 PROFILE = {"email": "cai.lin@example.com", "phone": "+86 139 1234 5678",
            "birth_date": "1988-02-29"}
@@ -57,6 +57,15 @@ def purchase_again(world: World) -> None:
 @when(parsers.parse("{name} joins the programme"))
 def joins(world: World, name: str) -> None:
     response = world.post("/api/v1/members", {"name": name})
+    assert response.status_code == 201, world.last_body
+    world.members[name] = world.last_body["member_id"]
+
+
+@when(parsers.parse("{name} joins the programme, agreeing to text messages"))
+def joins_with_consent(world: World, name: str) -> None:
+    phone = f"+86138{sum(map(ord, name)):08d}"
+    response = world.post("/api/v1/members", {"name": name, "phone": phone,
+                                              "consents": {"sms": True}})
     assert response.status_code == 201, world.last_body
     world.members[name] = world.last_body["member_id"]
 

@@ -40,7 +40,8 @@ from loyalty.domain.commands import (
     RecordTransaction,
     Redeem,
 )
-from loyalty.domain.contact import normalise_phone
+from loyalty.domain.contact import CHANNELS, normalise_phone
+from loyalty.domain.referrals import REFERRAL_EVENT
 
 T = TypeVar("T")
 
@@ -151,6 +152,21 @@ def MemberId(**kwargs: Any) -> fields.String:
     return Id(max_length=MEMBER_ID_LENGTH, metadata={"example": "M-1001"}, **kwargs)
 
 
+class StrictBoolean(fields.Boolean):
+    """JSON true or false, nothing else (no 1, "yes" or "true")."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
+#: Consent per channel: true given, false withdrawn; a channel left out is unchanged (at
+#: enrolment: not given).
+ConsentsSchema = StrictSchema.from_dict(
+    {channel: StrictBoolean() for channel in CHANNELS}, name="Consents")
+
+
 class EnrolMemberSchema(LiveSchema):
     member_id = MemberId(load_default=None)
     name = Text(max_length=200, allow_none=True, load_default=None)
@@ -175,6 +191,13 @@ class EnrolMemberSchema(LiveSchema):
     attributes = FreeForm(load_default=dict)
     tags = fields.List(Text(max_length=TAG_LENGTH), load_default=list,
                        validate=validate.Length(max=MAX_TAGS))
+    consents = fields.Nested(ConsentsSchema, allow_none=True, load_default=None, metadata={
+        "description": "Consent per channel to be contacted; a channel left out: none."})
+    referred_by = Id(
+        max_length=MEMBER_ID_LENGTH, allow_none=True, load_default=None,
+        metadata={"example": "M-1001", "description": (
+            "The member who brought them: rewarded (once) on their first qualifying purchase "
+            "(program.yaml `referrals:`). Must be a known member who is not this person.")})
 
     @pre_load
     def trim_email(self, data: Any, **_: Any) -> Any:
@@ -363,9 +386,17 @@ class EventSchema(LiveSchema):
     event_id = Id(required=True)
     type = fields.String(
         required=True,
-        validate=validate.Regexp(
-            EVENT_TYPE, error="A lowercase name such as 'complaint' (a-z, 0-9, '_', '.', '-')."
-        ),
+        validate=[
+            validate.Regexp(
+                EVENT_TYPE,
+                error="A lowercase name such as 'complaint' (a-z, 0-9, '_', '.', '-').",
+            ),
+            validate.NoneOf(
+                [REFERRAL_EVENT],
+                error="Raised by the service when a referred friend first buys enough; a "
+                      "till cannot send it.",
+            ),
+        ],
         metadata={"example": "complaint"},
     )
     member_id = MemberId(required=True)

@@ -12,6 +12,7 @@ from typing import Any
 from marshmallow import Schema, fields, post_dump
 
 from loyalty.api.schemas.fields import Day, Instant, Money
+from loyalty.domain.contact import CHANNELS
 from loyalty.domain.policy import LIFECYCLE_STAGES
 
 
@@ -62,12 +63,51 @@ class Expiry(Body):
     expires_at = Instant(required=True)
 
 
+class PendingRelease(Body):
+    """Pending points that become available together (the end of their return window)."""
+
+    points = fields.Integer(required=True)
+    available_at = Instant(required=True)
+
+
+_OUTLOOK_DOC = {
+    "becoming_available": "Pending points by the instant they become available, soonest "
+                          "first (at most 10 instants).",
+    "expiring": "The next instants points expire at, soonest first (at most 3); "
+                "`next_expiry` is the first.",
+}
+
+
 class MemberPoints(Body):
     available = fields.Integer(required=True)
     pending = fields.Integer(required=True)
     debt = fields.Integer()
     lifetime_earned = fields.Integer()
     next_expiry = _nested(Expiry, allow_none=True)
+    becoming_available = _list_of(PendingRelease, metadata={
+        "description": _OUTLOOK_DOC["becoming_available"]})
+    expiring = _list_of(Expiry, metadata={"description": _OUTLOOK_DOC["expiring"]})
+
+
+class TierStep(Body):
+    """One way to the next tier: the ladder's metric, or one of the next tier's `or:`."""
+
+    metric = fields.String(required=True, metadata={"example": "spend_365d"})
+    now = fields.String(required=True, metadata={
+        "example": "3200.00", "description": "The metric's figure now, a decimal number."})
+    next_tier = fields.String(allow_none=True, metadata={
+        "example": "gold", "description": "null: the member is at the top of the ladder."})
+    needed = fields.String(required=True, metadata={
+        "example": "16800.00",
+        "description": "What the figure still lacks for the next tier (0: nothing)."})
+    by = Instant(allow_none=True, metadata={"description": (
+        "The member's next tier review, when the figures decide whether the tier is kept; "
+        "null at the lowest tier (never reviewed) and at the top. Reaching the next tier "
+        "moves the member up at once.")})
+
+
+_PROGRESS_DOC = ("Progress to the next tier, one entry per way up (the ladder's metric "
+                 "first, then the next tier's `or:` alternatives); empty without a ladder.")
 
 
 class PrivilegeHeld(Body):
@@ -109,7 +149,15 @@ class Member(Body):
     vip = fields.Boolean()
     lifecycle_stage = fields.String(metadata={
         "example": "active", "description": f"One of: {', '.join(LIFECYCLE_STAGES)}."})
+    consents = fields.Dict(keys=fields.String(), values=fields.Boolean(), metadata={
+        "description": f"Consent per channel ({', '.join(CHANNELS)}): true given.",
+        "example": {channel: channel == "email" for channel in CHANNELS}})
+    erased_at = Instant(allow_none=True, metadata={
+        "description": "When the member's personal data was erased on request (null: never)."})
+    referred_by = fields.String(allow_none=True, metadata={
+        "description": "The member who brought them, if any."})
     points = _nested(MemberPoints)
+    tier_progress = _list_of(TierStep, metadata={"description": _PROGRESS_DOC})
     privileges = _list_of(PrivilegeHeld)
     offers = _list_of(OfferHeld)
     rewards = _list_of(RewardHeld)
@@ -135,6 +183,9 @@ class LedgerEntry(Body):
     recorded_at = Instant()
     actor = fields.String(allow_none=True, metadata={
         "description": "Who adjusted the points by hand; null for what rules decided."})
+    other_member_id = fields.String(allow_none=True, metadata={
+        "description": "A transfer (transfer_out, transfer_in): the member on the other "
+                       "side; null for every other entry."})
 
 
 class LedgerPage(Body):
@@ -197,15 +248,42 @@ class Decision(Body):
     campaign = fields.String(allow_none=True)
 
 
+class ReceiptBalance(Balance):
+    """The balance after a write, with when pending points become available and what expires
+    next."""
+
+    next_expiry = _nested(Expiry, allow_none=True)
+    becoming_available = _list_of(PendingRelease, metadata={
+        "description": _OUTLOOK_DOC["becoming_available"]})
+    expiring = _list_of(Expiry, metadata={"description": _OUTLOOK_DOC["expiring"]})
+
+
+class NotificationQueued(Body):
+    """A notification an occurrence queued, as the receipt shows it."""
+
+    notification_id = fields.String(required=True, metadata={
+        "example": "5d0c0a57-8f5e-4d8a-9a51-3f8e1c2b7a10"})
+    notification = fields.String(required=True, metadata={"example": "gift-granted"})
+    channel = fields.String(required=True, metadata={"example": "sms"})
+    status = fields.String(required=True, metadata={"example": "pending"})
+    message = fields.String(metadata={
+        "example": "Your Countertop ice maker is waiting at the service desk: show voucher "
+                   "3F9A0C21B7D4 by 2027-02-28."})
+
+
 class _Outcome(Body):
     member_id = fields.String(required=True)
     points = _nested(PointsOutcome)
-    balance = _nested(Balance)
+    balance = _nested(ReceiptBalance)
     tier = _nested(TierChange)
+    tier_progress = _list_of(TierStep, metadata={"description": _PROGRESS_DOC})
     rewards = _list_of(RewardGranted)
     offers = fields.List(fields.Dict(keys=fields.String()))
     privileges = fields.List(fields.String(), metadata={"example": ["priority-service"]})
     decisions = _list_of(Decision)
+    notifications = _list_of(NotificationQueued, metadata={"description": (
+        "The notifications this queued, one per channel: `pending` (the delivery process "
+        "sends it), or `suppressed` (the member has not consented to the channel).")})
 
 
 class TransactionOutcome(_Outcome):
@@ -225,9 +303,9 @@ class TransactionOutcome(_Outcome):
 
     class Meta:
         fields = (
-            "transaction_id", "member_id", "points", "balance", "tier",
+            "transaction_id", "member_id", "points", "balance", "tier", "tier_progress",
             "rewards", "offers", "privileges", "decisions", "returned_value",
-            "vouchers", "rewards_taken_back", "rewards_kept",
+            "vouchers", "rewards_taken_back", "rewards_kept", "notifications",
         )
 
 
@@ -239,8 +317,8 @@ class EventOutcome(_Outcome):
 
     class Meta:
         fields = (
-            "event_id", "type", "member_id", "points", "balance", "tier",
-            "rewards", "offers", "privileges", "decisions",
+            "event_id", "type", "member_id", "points", "balance", "tier", "tier_progress",
+            "rewards", "offers", "privileges", "decisions", "notifications",
         )
 
 

@@ -58,9 +58,10 @@ class Batch:
     size: int
 
     def members(self) -> ColumnElement[bool]:
-        """A predicate on members: in this batch."""
+        """A predicate on members: in this batch (a member merged into another is not swept:
+        its survivor is)."""
         m = t.members.c
-        conditions = [m.member_id <= self.hi, self.shard.predicate()]
+        conditions = [m.member_id <= self.hi, self.shard.predicate(), m.merged_into.is_(None)]
         if self.lo is not None:
             conditions.append(m.member_id > self.lo)
         return and_(*conditions)
@@ -102,7 +103,8 @@ class Sweep:
             return False
         occurrence = Occurrence(kind=kind, source_id=f"sweep:{key}",
                                 occurred_at=at or self.as_of, attributes=attributes)
-        _, body = react(self.ctx, self.book, uow, member, occurrence, origin="sweep")
+        _, body = react(self.ctx, self.book, uow, member, occurrence, origin="sweep",
+                        standing=False)
         uow.idempotency.put("sweep", key, member_id=member.member_id,
                             fingerprint=self.key[:64], status=201, response=body,
                             created_at=self.now)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from loyalty.domain.decisions import RuleBook
 from loyalty.services.sweep.base import Phase
 from loyalty.services.sweep.calendar import CalendarPhase
+from loyalty.services.sweep.important_dates import ImportantDatesPhase
 from loyalty.services.sweep.lifecycle import LifecyclePhase
 from loyalty.services.sweep.points import PointsPhase
 from loyalty.services.sweep.tiers import TierPhase
@@ -13,5 +14,7 @@ from loyalty.services.sweep.vip import VipPhase
 
 def default_phases(book: RuleBook) -> list[Phase]:
     """Points first (balances right before anything reads them), then tiers, VIP, lifecycle,
-    and the calendar; `book` is where future phases may read their policy."""
-    return [PointsPhase(), TierPhase(), VipPhase(), LifecyclePhase(), CalendarPhase()]
+    the calendar, and reminders of the dates members recorded; `book` is where future phases
+    may read their policy."""
+    return [PointsPhase(), TierPhase(), VipPhase(), LifecyclePhase(), CalendarPhase(),
+            ImportantDatesPhase()]
