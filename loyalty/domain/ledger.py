@@ -186,19 +186,7 @@ class Account:
     def spend(self, points: int, reason: str, src: Source, *, kind: str = "redeem") -> None:
         """Take available points, soonest-expiring lots first, as entries of `kind` ("redeem",
         or "adjust" for a service desk's removal); the caller checked the balance."""
-        if points > self.available:
-            raise ValueError("spend exceeds the available balance")
-        left = points
-        for lot in sorted(self.lots, key=Lot.expiry_key):
-            if left == 0:
-                break
-            if lot.state != "available" or lot.remaining <= 0:
-                continue
-            take = min(left, lot.remaining)
-            self._take(lot, take, kind, reason, src)
-            left -= take
-        if left:
-            raise ValueError("loaded lots do not cover the available balance")
+        self.give(points, reason, src, kind=kind)
 
     def claw_back(self, points: int, reason: str, src: Source, *, original_source_id: str,
                   shortfall: Literal["debt", "floor"]) -> int:
@@ -231,10 +219,11 @@ class Account:
 
     def give(self, points: int, reason: str, src: Source, *,
              kind: str = "transfer_out") -> list[Piece]:
-        """Take available points, soonest-expiring lots first, as entries of `kind`; the
-        pieces taken, each with its lot's instants. The caller checked the balance."""
+        """Take available points, soonest-expiring lots first, as entries of `kind` (a
+        transfer, a redemption, a service desk's removal); the pieces taken, each with its
+        lot's instants. The caller checked the balance."""
         if points > self.available:
-            raise ValueError("a transfer exceeds the available balance")
+            raise ValueError("taking more than the available balance")
         left, pieces = points, []
         for lot in sorted(self.lots, key=Lot.expiry_key):
             if left == 0:

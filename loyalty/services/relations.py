@@ -9,10 +9,12 @@ the same as the first time.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date
 from typing import Any
 
 from loyalty.domain.errors import (
+    LoyaltyError,
     TooManyEntries,
     UnknownDate,
     UnknownMember,
@@ -121,35 +123,37 @@ def list_dates(ctx: ServiceContext, member_id: str) -> dict[str, Any]:
 
 def remove_relative(ctx: ServiceContext, member_id: str, relative_id: str) -> None:
     """Remove a relative and every date naming them; one removed before is removed."""
-
-    def attempt() -> None:
-        with ctx.uow() as uow:
-            _known(uow, member_id, lock=True)
-            repo = RelationsRepository(uow.connection)
-            if repo.relative(member_id, relative_id) is None:
-                if not _was_recorded(uow, RELATIVE_SCOPE, relative_id, member_id):
-                    raise UnknownRelative(f"no relative {relative_id!r} of member {member_id!r}",
-                                          details={"relative_id": relative_id})
-                return
-            repo.remove_relative(member_id, relative_id)
-            uow.commit()
-
-    run_with_retry(attempt, retries=ctx.settings.max_retries)
+    _remove(ctx, member_id, RELATIVE_SCOPE, relative_id,
+            lambda repo: repo.relative(member_id, relative_id),
+            lambda repo: repo.remove_relative(member_id, relative_id),
+            UnknownRelative(f"no relative {relative_id!r} of member {member_id!r}",
+                            details={"relative_id": relative_id}))
 
 
 def remove_date(ctx: ServiceContext, member_id: str, date_id: str) -> None:
     """Remove an important date; one removed before is removed."""
+    _remove(ctx, member_id, DATE_SCOPE, date_id,
+            lambda repo: repo.date(member_id, date_id),
+            lambda repo: repo.remove_date(member_id, date_id),
+            UnknownDate(f"no important date {date_id!r} of member {member_id!r}",
+                        details={"date_id": date_id}))
+
+
+def _remove(ctx: ServiceContext, member_id: str, scope: str, key: str,
+            find: Callable[[RelationsRepository], Any],
+            remove: Callable[[RelationsRepository], Any], unknown: LoyaltyError) -> None:
+    """Remove what `find` finds, with the member locked; what was recorded once and removed
+    since is removed (no error), what was never recorded is `unknown`."""
 
     def attempt() -> None:
         with ctx.uow() as uow:
             _known(uow, member_id, lock=True)
             repo = RelationsRepository(uow.connection)
-            if repo.date(member_id, date_id) is None:
-                if not _was_recorded(uow, DATE_SCOPE, date_id, member_id):
-                    raise UnknownDate(f"no important date {date_id!r} of member {member_id!r}",
-                                      details={"date_id": date_id})
+            if find(repo) is None:
+                if not _was_recorded(uow, scope, key, member_id):
+                    raise unknown
                 return
-            repo.remove_date(member_id, date_id)
+            remove(repo)
             uow.commit()
 
     run_with_retry(attempt, retries=ctx.settings.max_retries)

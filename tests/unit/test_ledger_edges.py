@@ -276,7 +276,7 @@ def test_spending_beyond_the_available_balance_is_refused_and_changes_nothing() 
     available = lot("A", 100, "available", lot_id=1)
     pending = lot("P", 100, "pending", lot_id=2)
     account = account_with(available, pending)
-    with pytest.raises(ValueError, match=r"^spend exceeds the available balance$"):
+    with pytest.raises(ValueError, match=r"^taking more than the available balance$"):
         account.spend(101, "redeemed 1 x mug", Source("redemption", "RD1", T0))
     assert (account.entries, available.remaining, pending.remaining) == ([], 100, 100)
     assert balances(account) == (100, 100, 0)
