@@ -19,6 +19,8 @@ MEMBER = ("INSERT INTO members (member_id, tier, vip, lifecycle_stage, points_av
 NOTIFICATION = ("INSERT INTO notifications (member_id, notification, message, created_at, "
                 "source_id) VALUES ('M-1', :kind, 'Happy birthday!', '2026-01-05 00:00:00', "
                 ":source)")
+EVENT = ("INSERT INTO events (event_id, member_id, type, occurred_at, recorded_at, attributes) "
+         "VALUES ('E-1', 'M-1', 'visit', '2026-01-05 00:00:00', '2026-01-05 00:00:00', '{}')")
 
 
 def test_notifications_recorded_before_the_outbox_are_kept_cancelled_with_an_id(
@@ -43,4 +45,23 @@ def test_notifications_recorded_before_the_outbox_are_kept_cancelled_with_an_id(
     assert current(engine) == "0008"
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM notifications")).scalar_one() == 2
+    engine.dispose()
+
+
+def test_the_schema_goes_down_past_every_change_to_members_and_back_keeping_their_data(
+        tmp_path: Path) -> None:
+    """SQLite alters `members` by copying it; other tables refer to it, so the copy is made
+    with foreign keys switched off for the migration and on again afterwards."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'round.db'}")
+    upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(text(MEMBER))
+        conn.execute(text(EVENT))
+    command.downgrade(alembic_config(engine), "0006")
+    assert current(engine) == "0006"
+    upgrade(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT member_id FROM members")).scalars().all() == ["M-1"]
+        assert conn.execute(text("SELECT member_id FROM events")).scalars().all() == ["M-1"]
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
     engine.dispose()
