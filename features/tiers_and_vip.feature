@@ -5,7 +5,9 @@ Feature: Tiers follow spending, and the top of the pyramid are VIPs
   spending no longer holds their tier are warned 30 days before the downgrade.
   The top 5% of platinum members by spending over the last 12 months (at least
   one of them), and anyone who spent 80,000 or more, are VIPs with privileges
-  for as long as they stay VIP; they lose them when they drop out.
+  for as long as they stay VIP. A VIP keeps the status until their spending
+  falls more than 10% below the spending that makes a VIP, so someone sitting
+  at the threshold is not dropped one week and welcomed again the next.
 
   Background:
     Given the standard programme rules are in force
@@ -38,17 +40,31 @@ Feature: Tiers follow spending, and the top of the pyramid are VIPs
     Then Bob has been warned once
     And Bob is still a gold member
 
-  Scenario: The top 5% become VIP and lose it when they drop out
+  Scenario: The top 5% become VIP and lose it once they fall more than 10% below the top
     Given 18 other platinum members spent 50000.00 each this year
     And Ann is a platinum member who spent 60000.00 this year
     And Bob is a platinum member who spent 55000.00 this year
     When the daily sweep runs on 21 November
     Then Ann is a VIP with lounge access
     And Bob is not a VIP
-    When Bob buys a gift card for 10000.00
+    When Bob buys a gift card for 20000.00
     And the daily sweep runs on 22 November
     Then Bob is a VIP with lounge access
     And Ann is no longer a VIP and has lost lounge access
+
+  Scenario: A VIP at the threshold is not dropped for one weak week
+    Given 18 other platinum members spent 50000.00 each this year
+    And Ann is a platinum member who spent 60000.00 this year
+    And Bob is a platinum member who spent 55000.00 this year
+    When the daily sweep runs on 21 November
+    Then Ann is a VIP with lounge access
+    When Bob buys a gift card for 8000.00
+    And the daily sweep runs on 22 November
+    Then Bob is a VIP with lounge access
+    And Ann is a VIP with lounge access
+    When the daily sweep runs on 29 November
+    Then Ann is a VIP with lounge access
+    And Ann has been welcomed as a VIP just once
 
   Scenario: A member marked as a VIP keeps VIP service for as long as the mark stays
     Given Carol is a member marked as a VIP

@@ -9,10 +9,12 @@ from flask.views import MethodView
 from loyalty.api.auth import current_key, require_roles
 from loyalty.api.context import service_context
 from loyalty.api.parsing import Blueprint
+from loyalty.api.schemas import liability as li
 from loyalty.api.schemas import programme_requests as pr
 from loyalty.api.schemas import responses as rs
 from loyalty.services import reports
 from loyalty.services.audit import Actor
+from loyalty.services.liability import liability
 from loyalty.services.sweep import Shard, run_sweep
 
 blp = Blueprint("operations", __name__, description="Sweeps and reports")
@@ -62,3 +64,14 @@ class ReturnedRewards(MethodView):
         """Rewards that came back with returned purchases: revoked when unused, kept (and
         listed here) when the member had used them already."""
         return reports.returned_rewards(service_context())
+
+
+@blp.route("/reports/liability")
+class Liability(MethodView):
+    @require_roles("marketing")
+    @blp.arguments(li.LiabilityQuerySchema(), location="query", as_kwargs=True)
+    @blp.response(200, li.LiabilityReport)
+    def get(self, as_of: Any = None) -> dict[str, Any]:
+        """Outstanding points by bucket and their value at `point_value`, the points expiring
+        in the next 30, 90 and 365 days, and the redemption rate (last 365 days and ever)."""
+        return liability(service_context(), as_of)

@@ -12,7 +12,7 @@ from loyalty.domain.catalogue import Catalogue
 from loyalty.domain.messages import MessageTemplate
 
 #: The lifecycle stages the daily sweep puts members in (see services/sweep/lifecycle.py).
-LIFECYCLE_STAGES = ("new", "active", "declining", "lapsed", "churned")
+LIFECYCLE_STAGES = ("new", "dormant", "active", "declining", "lapsed", "churned")
 #: The channels of a programme that does not list its own in program.yaml.
 DEFAULT_CHANNELS = ("store", "web", "app", "phone", "desk")
 #: The types an event attribute may be declared with.
@@ -124,13 +124,15 @@ class LifecyclePolicy:
 @dataclass(frozen=True)
 class VipPolicy:
     """Who is VIP: the top `top_percent` of members by `metric`, and/or above `min_value`, and
-    every member carrying one of `tags` whatever their rank or tier."""
+    every member carrying one of `tags` whatever their rank or tier. A VIP leaves only once
+    their metric falls more than `leave_margin_percent` below the threshold that admits."""
 
     metric: str = "spend_365d"
     top_percent: Decimal | None = None
     min_value: Decimal | None = None
     tiers: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    leave_margin_percent: int = 0
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,7 @@ _SECTIONS: dict[str, dict[str, Any]] = {
         "visits_drop_min_365d": int,
     },
     "vip": {"metric": METRICS, "top_percent": Decimal, "min_value": Decimal, "tiers": list,
-            "tags": list},
+            "tags": list, "leave_margin_percent": int},
     "activation": {"approval": ("required", "not_required")},
     "important_dates": {"remind_days_before": int},
     "referrals": {"min_purchase": Decimal, "within_days": int},
@@ -84,6 +84,7 @@ RANGES: dict[str, tuple[int, int]] = {
     "lifecycle.visits_drop_min_365d": (0, 100_000),
     "vip.top_percent": (0, 100),
     "vip.min_value": (0, 10**12),
+    "vip.leave_margin_percent": (0, 99),  # 100: a VIP would never leave
     "important_dates.remind_days_before": (0, 365),
     "referrals.within_days": (1, 3_650),
     "transfers.min_points": (1, 1_000_000_000),

@@ -612,7 +612,8 @@ def reactions(changes: Changes, before: Holder) -> list[Occurrence]:
         found.append(Occurrence(
             kind="tier_changed", source_id=f"{occ.source_id}#tier", occurred_at=occ.occurred_at,
             attributes={"from": out.tier_before, "to": out.tier_after, "direction": "up"}))
-    if occ.kind == "purchase" and before.profile.lifecycle_stage in DRIFTING:
+    if (occ.kind == "purchase" and before.profile.lifecycle_stage in DRIFTING
+            and before.last_purchase_at is not None):  # a first purchase is no coming back
         found.append(Occurrence(
             kind="lifecycle_changed", source_id=f"{occ.source_id}#lifecycle",
             occurred_at=occ.occurred_at,

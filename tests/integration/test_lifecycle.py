@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from loyalty.domain.commands import EnrolMember
 from loyalty.engine import read_rule_dir
@@ -38,7 +38,7 @@ def sweep(ctx: ServiceContext, as_of: datetime) -> None:
     run_sweep(ctx, as_of, phases=[LifecyclePhase()])
 
 
-def test_a_member_who_never_bought_stays_new_until_declining_days_then_drifts(
+def test_a_member_who_never_bought_stays_new_until_declining_days_then_is_dormant_for_good(
     ctx: ServiceContext,
 ) -> None:
     ctx.clock = lambda: T0
@@ -46,7 +46,52 @@ def test_a_member_who_never_bought_stays_new_until_declining_days_then_drifts(
     sweep(ctx, T0 + timedelta(days=40))  # past new_days, but nothing bought yet
     assert stage(ctx, "M-IDLE") == "new"
     sweep(ctx, T0 + timedelta(days=61))
-    assert stage(ctx, "M-IDLE") == "declining"
+    assert stage(ctx, "M-IDLE") == "dormant"
+    for days in (130, 400):  # past lapsed_days and churned_days: still nothing to lose
+        sweep(ctx, T0 + timedelta(days=days))
+        assert stage(ctx, "M-IDLE") == "dormant"
+    assert moves(ctx, "M-IDLE") == [("dormant", "new")]
+
+
+def moves(ctx: ServiceContext, member_id: str) -> list[tuple[str, str]]:
+    """The stage changes the rules were told of, oldest first: (stage, previous)."""
+    with ctx.uow(read_only=True) as uow:
+        rows = uow.connection.execute(
+            select(t.events.c.attributes).where(t.events.c.member_id == member_id,
+                                                t.events.c.type == "lifecycle_changed")
+            .order_by(t.events.c.occurred_at)).scalars().all()
+    return [(a["stage"], a["previous"]) for a in rows]
+
+
+def test_a_first_purchase_after_months_of_dormancy_is_no_welcome_back(
+    ctx: ServiceContext,
+) -> None:
+    ctx.clock = lambda: T0
+    join(ctx, "M-LATE", T0 - timedelta(days=800))
+    sweep(ctx, T0)
+    assert stage(ctx, "M-LATE") == "dormant"
+    receipt = purchase(ctx, "S-FIRST", [MUG], member_id="M-LATE",
+                       at=T0 + timedelta(days=1)).body
+    assert "welcome-back" not in [d["rule_id"] for d in receipt["decisions"]]
+    assert receipt["points"]["earned"] == 100  # base earn only
+    sweep(ctx, T0 + timedelta(days=2))
+    assert stage(ctx, "M-LATE") == "active"
+    assert moves(ctx, "M-LATE") == [("dormant", "new"), ("active", "dormant")]
+
+
+def test_a_member_marked_lapsed_before_ever_buying_is_not_welcomed_back_on_a_first_purchase(
+    ctx: ServiceContext,
+) -> None:
+    ctx.clock = lambda: T0
+    join(ctx, "M-OLD", T0 - timedelta(days=800))
+    with ctx.uow() as uow:  # a stage an earlier sweep gave members who had never bought
+        uow.connection.execute(update(t.members).where(t.members.c.member_id == "M-OLD")
+                               .values(lifecycle_stage="lapsed"))
+        uow.commit()
+    receipt = purchase(ctx, "S-FIRST", [MUG], member_id="M-OLD",
+                       at=T0 + timedelta(days=1)).body
+    assert "welcome-back" not in [d["rule_id"] for d in receipt["decisions"]]
+    assert stage(ctx, "M-OLD") == "active"
 
 
 def test_a_regular_who_buys_at_under_half_their_pace_is_declining_despite_a_recent_visit(

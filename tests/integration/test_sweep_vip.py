@@ -170,3 +170,48 @@ def test_a_member_tagged_vip_is_vip_whatever_their_rank_until_the_tag_goes(
     tag(ctx, "S-FRIEND")
     sweep(ctx, LATER + timedelta(days=1))
     assert "S-FRIEND" not in vips(ctx)
+
+
+@pytest.mark.parametrize("shards", [("1/1",), ("1/2", "2/2")])
+def test_a_vip_just_below_a_rising_threshold_stays_vip_without_a_new_event(
+    ctx: ServiceContext, pyramid: None, shards: tuple[str, ...]
+) -> None:
+    """program.yaml's leave_margin_percent: 10; P-098 (59,800) was second by rank."""
+    sweep(ctx, T0, *shards)
+    add_spend(ctx, "P-097", "200.00", LATER - timedelta(days=1))  # 59,900: now second
+    counts = sweep(ctx, LATER, *shards)
+    assert vips(ctx) == {"P-RICH": T0, "P-098": T0, "P-097": LATER}
+    assert sum(c.get("joined", 0) for c in counts) == 1
+    assert sum(c.get("left", 0) for c in counts) == 0
+    sweep(ctx, LATER + timedelta(days=7), *shards)
+    assert vips(ctx) == {"P-RICH": T0, "P-098": T0, "P-097": LATER}
+    assert [key for key in raised(ctx, "vip_changed") if ":P-098:" in key] == [
+        f"vip_changed:P-098:{run_key(T0)}"]  # welcomed once, never dropped
+    assert privileges(ctx, "P-098")["lounge-access"] is True
+
+
+def test_without_a_margin_the_same_vip_is_dropped_at_once(ctx: ServiceContext) -> None:
+    ctx.clock = lambda: T0
+    use_program(ctx, ("top_percent: 5", "top_percent: 2"),
+                ("leave_margin_percent: 10", "leave_margin_percent: 0"))
+    for i in range(99):
+        add_member(ctx, f"P-{i:03d}", "platinum", bucket=i)
+        add_spend(ctx, f"P-{i:03d}", f"{50000 + 100 * i}.00", T0 - timedelta(days=10))
+    sweep(ctx, T0)
+    assert vips(ctx) == {"P-098": T0, "P-097": T0}  # the top 2 of 99
+    add_spend(ctx, "P-096", "300.00", LATER - timedelta(days=1))  # 59,900: now second
+    (counts,) = sweep(ctx, LATER)
+    assert vips(ctx) == {"P-098": T0, "P-096": LATER}
+    assert (counts["joined"], counts["left"], counts["events"]) == (1, 1, 2)
+
+
+def test_a_vip_more_than_the_margin_below_leaves(ctx: ServiceContext, pyramid: None) -> None:
+    sweep(ctx, T0)
+    for i in (0, 1):  # 80,000 and 80,100: the second by rank is 80,100, min_value 80,000
+        add_spend(ctx, f"P-{i:03d}", "30000.00", LATER - timedelta(days=1))
+    add_spend(ctx, "P-098", "12000.00", LATER - timedelta(days=1))  # 71,800: 10.25% below
+    sweep(ctx, LATER)
+    assert "P-098" not in vips(ctx)
+    add_spend(ctx, "P-098", "200.00", LATER)  # 72,000: exactly 10% below, but not VIP now
+    sweep(ctx, LATER + timedelta(days=1))
+    assert "P-098" not in vips(ctx)  # joining takes the full threshold

@@ -145,6 +145,17 @@ def not_vip(world: World, name: str) -> None:
     assert world.member(name)["vip"] is False
 
 
+@then(parsers.parse("{name} has been welcomed as a VIP just once"))
+def welcomed_once(world: World, name: str) -> None:
+    """Every joining or leaving raises vip_changed: one in all is the welcome, and no leaving."""
+    prefix = f"vip_changed:{world.members[name]}:"
+    with world.ctx.uow(read_only=True) as uow:
+        keys = uow.connection.execute(select(t.idempotency_keys.c.key).where(
+            t.idempotency_keys.c.scope == "sweep",
+            t.idempotency_keys.c.key.startswith(prefix))).scalars().all()
+    assert len(keys) == 1, keys
+
+
 @then(parsers.parse("{name} is no longer a VIP and has lost {privilege}"))
 def no_longer_vip(world: World, name: str, privilege: str) -> None:
     member = world.member(name)

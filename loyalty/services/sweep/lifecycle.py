@@ -1,17 +1,18 @@
 """Lifecycle stages from recency, frequency and tenure, set-based; entering a stage raises an
 event.
 
-- churned, lapsed, declining: no purchase for `churned_days`, `lapsed_days`, `declining_days`
-  (a member who never bought counts from enrolment);
-- new: enrolled less than `new_days` ago; a member who never bought stays new until
-  `declining_days` after enrolment (nothing to be active about yet), then drifts as above;
+- a member who never bought is never declining, lapsed or churned (there is nothing to lose
+  yet): new until `declining_days` after enrolment, then dormant until their first purchase;
+- churned, lapsed, declining: no purchase for `churned_days`, `lapsed_days`, `declining_days`;
+- new: enrolled less than `new_days` ago;
 - declining too, from frequency: at least `visits_drop_min_365d` purchases over the last 365
   days, but in the last 90 days fewer than (100 - `visits_drop_percent`)% of what that pace
   predicts (365-day purchases x 90 / 365);
 - otherwise active.
 
 Rules react to `lifecycle_changed` (attributes `stage` and `previous`), e.g. with a win-back
-offer. A purchase brings a declining, lapsed or churned member back to active at the till.
+offer. A purchase brings a declining, lapsed or churned member back to active at the till; a first
+purchase leaves new and dormant to the next sweep, and is never a coming back.
 """
 
 from __future__ import annotations
@@ -53,12 +54,15 @@ def falling(policy: LifecyclePolicy, counts: Any) -> Any:
 
 def stage_expression(policy: LifecyclePolicy, as_of: Any, counts: Any) -> Any:
     """The stage each member is in as of `as_of`, as a SQL expression (`counts`: `visits`)."""
-    last_seen = func.coalesce(m.last_purchase_at, m.enrolled_at)
+    last_seen = m.last_purchase_at
+    never_bought = m.last_purchase_at.is_(None)
     return case(
+        (and_(never_bought, m.enrolled_at <= as_of - timedelta(days=policy.declining_days)),
+         "dormant"),
+        (never_bought, "new"),
         (last_seen <= as_of - timedelta(days=policy.churned_days), "churned"),
         (last_seen <= as_of - timedelta(days=policy.lapsed_days), "lapsed"),
         (last_seen <= as_of - timedelta(days=policy.declining_days), "declining"),
-        (m.last_purchase_at.is_(None), "new"),
         (m.enrolled_at > as_of - timedelta(days=policy.new_days), "new"),
         (falling(policy, counts), "declining"),
         else_="active",

@@ -11,7 +11,10 @@ value, from the eligible tiers. Joining or leaving the VIPs raises `vip_changed`
 - Tags: members carrying one of `vip.tags` (rules add and remove them with add_tag and
   remove_tag) are VIP whatever their tier and rank; the ranking itself is unchanged.
 - VIP: tagged, or eligible and (metric >= the rank threshold, or metric >= `min_value`). A
-  member who becomes VIP gets `vip_since` = the sweep's instant; one who drops out loses it.
+  member who is VIP already stays while eligible and their metric is no more than
+  `leave_margin_percent` below the lower of the two (see loyalty.domain.vip); one who leaves the
+  eligible tiers, or whose metric is zero, leaves at once. A member who becomes VIP gets
+  `vip_since` = the sweep's instant; one who drops out loses it.
   Each change raises `vip_changed` (attributes `vip`, `metric`) once per instant; rules grant
   and withdraw the privileges.
 """
@@ -28,6 +31,7 @@ from sqlalchemy import func, insert, select, true, update
 from sqlalchemy.exc import IntegrityError
 
 from loyalty.domain.policy import VipPolicy
+from loyalty.domain.vip import is_vip
 from loyalty.services.sweep.base import Batch, Sweep
 from loyalty.services.sweep.tiers import metric_select, metric_value, metric_values
 from loyalty.store import tables as t
@@ -131,9 +135,8 @@ class VipPhase:
         for row in rows:
             value = values.get(row.member_id, Decimal(0))
             tagged = any(tag in (row.tags or ()) for tag in policy.tags)
-            vip = tagged or (bool(row.eligible) and value > 0 and (
-                (rank_value is not None and value >= rank_value)
-                or (policy.min_value is not None and value >= policy.min_value)))
+            vip = is_vip(policy, value=value, rank_threshold=rank_value,
+                         eligible=bool(row.eligible), tagged=tagged, was_vip=bool(row.vip))
             if vip and not row.vip:
                 joining.append(row.member_id)
             elif row.vip and not vip:

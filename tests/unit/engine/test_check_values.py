@@ -101,13 +101,14 @@ def test_without_a_ladder_tiers_are_not_checked() -> None:
 def test_a_lifecycle_stage_the_sweep_never_sets_is_refused(stage: str) -> None:
     assert problems(ruleset(f"{{fact: member.lifecycle_stage, is: {stage}}}")) == refused(
         f"'member.lifecycle_stage' can never be '{stage}': the lifecycle stages are new, "
-        "active, declining, lapsed, churned"
+        "dormant, active, declining, lapsed, churned"
     )
 
 
 def test_a_misspelt_lifecycle_stage_is_refused_with_the_stage_meant() -> None:
     assert problems(ruleset("{fact: member.lifecycle_stage, is: lapsd}")) == refused(
-        "'member.lifecycle_stage' can never be 'lapsd': the lifecycle stages are new, active, "
+        "'member.lifecycle_stage' can never be 'lapsd': the lifecycle stages are new, "
+        "dormant, active, "
         "declining, lapsed, churned (did you mean 'lapsed'?)"
     )
 
@@ -317,7 +318,7 @@ def test_the_events_the_service_raises_have_fixed_attributes() -> None:
     bad = ruleset("{fact: event.attributes.stage, is: mature}", on="lifecycle_changed")
     assert problems(bad) == refused(
         "'event.attributes.stage' can never be 'mature': the stage of lifecycle_changed events "
-        "is one of new, active, declining, lapsed, churned"
+        "is one of new, dormant, active, declining, lapsed, churned"
     )
 
 
