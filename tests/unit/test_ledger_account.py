@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from loyalty.domain.ledger import Account, Lot, Source
+from loyalty.domain.ledger import SHORTFALL_RULE, Account, Lot, Piece, Source
 
 T0 = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
 
@@ -112,3 +112,45 @@ def test_every_entry_names_the_person_behind_its_source() -> None:
     account.earn([(10, "base", src())], pending_until=T0, expires_at=None)
     assert [(e.kind, e.points, e.actor) for e in account.entries] == [
         ("earn", 500, "ann.chen"), ("adjust", -200, "ann.chen"), ("earn", 10, None)]
+
+
+def test_points_received_from_another_member_repay_a_debt_first() -> None:
+    account = Account("M2", 0, 0, 0, 0)
+    account.claw_back(30, "return", src("RET"), original_source_id="X", shortfall="debt")
+    gift = Source("transfer", "TR1", T0, rule_id="desk.transfer", campaign="family")
+    expires = T0 + timedelta(days=90)
+    account.receive([Piece(50, T0 - timedelta(days=40), T0 - timedelta(days=26), expires)],
+                    "from member M1", gift)
+    assert (account.available, account.debt, account.lifetime) == (20, 0, 0)
+    assert [(e.kind, e.bucket, e.points, e.rule_id, e.campaign, e.reason)
+            for e in account.entries[1:]] == [
+        ("transfer_in", "available", 50, "desk.transfer", "family", "from member M1"),
+        ("debt_repayment", "available", -30, SHORTFALL_RULE, None,
+         "repays an earlier shortfall"),
+        ("debt_repayment", "debt", -30, SHORTFALL_RULE, None, "repays an earlier shortfall"),
+    ]
+    (lot,) = account.new_lots
+    assert (lot.remaining, lot.expires_at, lot.state) == (20, expires, "available")
+
+
+def test_a_merge_hands_every_lot_debt_and_lifetime_point_over_with_its_reason() -> None:
+    kept = Lot("M2", "transaction", "A", None, 100, 60, "available", T0, T0,
+               T0 + timedelta(days=300), lot_id=1)
+    waiting = Lot("M2", "transaction", "B", None, 40, 40, "pending", T0,
+                  T0 + timedelta(days=14), None, lot_id=2)
+    duplicate = Account("M2", 60, 40, 5, 140, lots=[kept, waiting])
+    survivor = Account("M1", 0, 0, 0, 0)
+    merge = Source("merge", "MRG-1", T0, rule_id="desk.merge")
+    held = duplicate.hand_over("merge_out", "merged into M1: same person", merge)
+    survivor.take_over(held, "merge_in", "merged from M2: same person", merge)
+    assert (survivor.available, survivor.pending, survivor.debt, survivor.lifetime) == (
+        60, 40, 5, 140)
+    assert (duplicate.available, duplicate.pending, duplicate.debt) == (0, 0, 0)
+    assert [(e.kind, e.bucket, e.points, e.reason) for e in survivor.entries] == [
+        ("merge_in", "available", 60, "merged from M2: same person"),
+        ("merge_in", "pending", 40, "merged from M2: same person"),
+        ("merge_in", "debt", 5, "merged from M2: same person"),
+        ("merge_in", "lifetime", 140, "merged from M2: same person"),
+    ]
+    assert [(lot.remaining, lot.pending_until) for lot in survivor.new_lots] == [
+        (60, T0), (40, T0 + timedelta(days=14))]

@@ -41,6 +41,20 @@ def test_a_programme_without_them_rewards_any_purchase_and_allows_no_transfer() 
     assert policy.transfers.allowed is False
 
 
+def test_transfers_allowed_without_limits_move_from_one_point_with_no_ceiling() -> None:
+    transfers = build_rulebook(with_program("transfers:\n  allowed: true"), "1").policy.transfers
+    assert (transfers.allowed, transfers.min_points, transfers.max_points,
+            transfers.max_per_month) == (True, 1, None, None)
+
+
+def test_a_vip_block_without_a_margin_leaves_vip_as_soon_as_below() -> None:
+    files = with_program("")
+    files["program.yaml"] = files["program.yaml"].replace("leave_margin_percent: 10", "")
+    policy = build_rulebook(files, "1").policy
+    assert policy.vip.leave_margin_percent == 0
+    assert policy.vip.top_percent == Decimal(5)
+
+
 @pytest.mark.parametrize(("extra", "needle", "message"), [
     ("referrals:\n  within_days: 0", "  within_days: 0",
      "referrals.within_days must be a whole number from 1 to 3,650, got 0"),
