@@ -72,7 +72,8 @@ def consents_of(stored: Mapping[str, Any] | None) -> dict[str, bool]:
     return {channel: bool(stored.get(channel, False)) for channel in CHANNELS}
 
 
-def _json(value: Any) -> Any:
+def history_value(value: Any) -> Any:
+    """A profile value as the member's history keeps it (a date in ISO form)."""
     return value.isoformat() if isinstance(value, date) else value
 
 
@@ -121,7 +122,8 @@ def edit(profile: Profile, given: Mapping[str, Any]) -> Outcome:
     for name in PROFILE_FIELDS:
         if name in given and given[name] != getattr(profile, name):
             values[name] = given[name]
-            changes.append(Change(name, _json(getattr(profile, name)), _json(given[name])))
+            changes.append(Change(name, history_value(getattr(profile, name)),
+                                  history_value(given[name])))
     if "attributes" in given:
         merged, attribute_changes = _merged_attributes(profile.attributes, given["attributes"])
         if attribute_changes:

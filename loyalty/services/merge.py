@@ -5,7 +5,7 @@ duplicate's id is left pointing at the survivor. All of it happens, or none of i
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from loyalty.domain.decisions import RuleBook
@@ -26,6 +26,7 @@ from loyalty.domain.merge import (
     higher_tier,
     merge_profile,
 )
+from loyalty.domain.profile import history_value
 from loyalty.services import audit
 from loyalty.services.audit import Actor
 from loyalty.services.context import Recorded, ServiceContext
@@ -205,8 +206,8 @@ def _record_changes(uow: SqlUnitOfWork, cmd: MergeMembers, profile: ProfileMerge
                     duplicate: dict[str, Any], actor: Actor, now: datetime) -> None:
     """Every identifier and profile field the merge moved, in both members' histories."""
     def change(member_id: str, field: str, old: Any, new: Any) -> None:
-        record_change(uow, member_id, field, _json(old), _json(new), now, actor.name,
-                      MERGE_SOURCE)
+        record_change(uow, member_id, field, history_value(old), history_value(new), now,
+                      actor.name, MERGE_SOURCE)
 
     for field in profile.cleared:
         change(cmd.duplicate_id, field, duplicate[field], None)
@@ -215,8 +216,3 @@ def _record_changes(uow: SqlUnitOfWork, cmd: MergeMembers, profile: ProfileMerge
     for field, value in profile.aliases:
         change(cmd.member_id, ALIAS_PREFIX + field, None, value)
     change(cmd.duplicate_id, "merged_into", None, cmd.member_id)
-
-
-def _json(value: Any) -> Any:
-    """A profile value as its history keeps it (a date in ISO form)."""
-    return value.isoformat() if isinstance(value, date) else value
