@@ -59,6 +59,21 @@ def test_spending_takes_the_soonest_expiring_lots_first() -> None:
     assert account.available == 50
 
 
+def test_giving_points_away_returns_each_piece_with_its_lots_instants() -> None:
+    soon_expiry, late_expiry = T0 + timedelta(days=30), T0 + timedelta(days=300)
+    late = Lot("M1", "transaction", "A", None, 100, 100, "available", T0 - timedelta(days=9),
+               T0 - timedelta(days=2), late_expiry, lot_id=1)
+    soon = Lot("M1", "transaction", "B", None, 40, 40, "available", T0 - timedelta(days=5),
+               T0 - timedelta(days=1), soon_expiry, lot_id=2)
+    account = Account("M1", 140, 0, 0, 140, lots=[late, soon])
+    pieces = account.give(70, "to M2", Source("transfer", "TR1", T0))
+    assert pieces == [Piece(40, T0 - timedelta(days=5), T0 - timedelta(days=1), soon_expiry),
+                      Piece(30, T0 - timedelta(days=9), T0 - timedelta(days=2), late_expiry)]
+    assert account.available == 70
+    assert [(e.kind, e.points) for e in account.entries] == [("transfer_out", -40),
+                                                             ("transfer_out", -30)]
+
+
 def test_spending_more_than_available_is_refused() -> None:
     account = Account("M1", 10, 0, 0, 10)
     with pytest.raises(ValueError):
