@@ -267,7 +267,7 @@ def populate(ctx: ServiceContext, members: int) -> None:
         rows[t.members].append({
             "member_id": member_id, "name": f"Member {i}", "birth_date": BIRTH_DATE,
             "enrolled_at": ENROLLED_AT, "attributes": {}, "tags": [], "tier": "member",
-            "tier_since": ENROLLED_AT, "vip": False, "lifecycle_stage": "active",
+            "tier_since": ENROLLED_AT, "vip": False, "lifecycle_stage": "mature",
             "bucket": bucket_of(member_id), "points_available": 0, "points_pending": 0,
             "points_debt": 0, "points_lifetime": 0, "lifetime_spend": 0, "lifetime_visits": 2,
             "categories": [], "created_at": ENROLLED_AT})

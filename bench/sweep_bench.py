@@ -18,18 +18,22 @@ import argparse
 import resource
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
+from sqlalchemy import select, update
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from loyalty.app import build_context  # noqa: E402
 from loyalty.config import Settings  # noqa: E402
+from loyalty.services.context import ServiceContext  # noqa: E402
 from loyalty.services.sweep import Shard, run_sweep  # noqa: E402
+from loyalty.services.sweep.lifecycle import purchases, stage_expression  # noqa: E402
 from loyalty.services.sweep.runner import _next_batch  # noqa: E402
+from loyalty.store import tables as t  # noqa: E402
 from loyalty.store.migrate import upgrade  # noqa: E402
 
 ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
@@ -42,8 +46,9 @@ AS_OF = datetime(2026, 11, 20, tzinfo=UTC)
 # member's last visit (i % 400 days ago), one lot per purchase, earn + activation entries per
 # lot, and a redemption for one in three lots. The oldest lots of about one member in six are
 # past their 24-month expiry, so the sweep also expires points.
-# Lifecycle stages are those yesterday's sweep left (last purchase i % 400 days ago), so
-# today's sweep moves only the members crossing a threshold today, as in daily operation.
+# Lifecycle stages are those yesterday's sweep left (last purchase i % 400 days ago; growing or
+# mature as `yesterdays_stages` computes them), so today's sweep moves only the members
+# crossing a threshold today, as in daily operation.
 GENERATE = [
     """
     INSERT INTO members (member_id, name, email, phone, birth_date, gender, region, enrolled_at,
@@ -61,7 +66,7 @@ GENERATE = [
              THEN TIMESTAMPTZ '2026-11-20' + ((365 - i % 365) || ' days')::interval END,
         false,
         CASE WHEN i % 400 >= 364 THEN 'churned' WHEN i % 400 >= 119 THEN 'lapsed'
-             WHEN i % 400 >= 59 THEN 'declining' ELSE 'active' END,
+             WHEN i % 400 >= 59 THEN 'declining' ELSE 'mature' END,
         NULL, i % 1024, 0, 0, 0, 0, 0, 3,
         TIMESTAMPTZ '2026-11-20' - ((i % 400) || ' days')::interval, '["homeware"]'::json,
         now()
@@ -144,9 +149,23 @@ def generate(members: int) -> float:
     with psycopg.connect(DSN, autocommit=True) as conn:
         for statement in GENERATE:
             conn.execute(statement.replace(":n", str(members)))  # type: ignore[arg-type]
+    yesterdays_stages(ctx)
+    with psycopg.connect(DSN, autocommit=True) as conn:
         conn.execute("ANALYZE")
     ctx.engine.dispose()
     return time.perf_counter() - began
+
+
+def yesterdays_stages(ctx: ServiceContext) -> None:
+    """Every member's lifecycle stage as the sweep would have left it yesterday (growing or
+    mature depend on each member's own purchases)."""
+    yesterday = AS_OF - timedelta(days=1)
+    policy = ctx.rules.current().policy.lifecycle
+    m = t.members.c
+    bought = purchases(policy, yesterday, select(m.member_id))
+    with ctx.engine.begin() as conn:
+        conn.execute(update(t.members).where(m.member_id == bought.c.member_id)
+                     .values(lifecycle_stage=stage_expression(policy, yesterday, bought)))
 
 
 def counts() -> tuple[int, int, int]:

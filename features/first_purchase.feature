@@ -22,4 +22,4 @@ Feature: A member who has never bought is not a lost customer
     Then the receipt does not welcome Ann back
     And Ann earns 100 points
     When the daily sweep runs 132 days later
-    Then Ann counts as active
+    Then Ann counts as growing

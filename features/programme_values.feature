@@ -19,7 +19,7 @@ Feature: Rules may only name what the programme has
     Then Ann earns 3999 points
 
   Scenario: A rule naming a lifecycle stage the programme does not have is refused
-    When an administrator activates the rules with a thank-you for "mature" members
+    When an administrator activates the rules with a thank-you for "active" members
     Then the activation is refused, naming "thanks.yaml" and the line of the mistake
     And the rules in force are still version 1
 

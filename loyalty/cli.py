@@ -13,6 +13,7 @@ import click
 
 from loyalty.cli_delivery import deliver_command, webhooks
 from loyalty.cli_packs import new_rules, packs_command
+from loyalty.cli_reports import report_command
 from loyalty.cli_rules import parse_moment, rules
 from loyalty.cli_startup import (
     LoyaltyGroup,
@@ -93,6 +94,7 @@ main.add_command(packs_command)
 main.add_command(demo_command)
 main.add_command(deliver_command)
 main.add_command(webhooks)
+main.add_command(report_command)
 rules.add_command(new_rules)
 
 

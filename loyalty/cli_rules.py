@@ -121,7 +121,14 @@ def member_from_json(data: dict[str, Any]) -> Member:
         lifecycle_stage=data.get("lifecycle_stage", "new"),
         tags=tuple(data.get("tags", ())),
         attributes=dict(data.get("attributes", {})),
+        clv=_money_or_none(data.get("clv")),
+        potential_value=_money_or_none(data.get("potential_value")),
+        value_segment=data.get("value_segment"),
     )
+
+
+def _money_or_none(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
 
 
 def stats_from_json(data: dict[str, Any]) -> MemberStats:

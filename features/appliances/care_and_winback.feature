@@ -42,4 +42,4 @@ Feature: Welcome, birthdays and winning owners back
     And the receipt says "offer WINBACK-1000 used: 1,000 bonus points on your next purchase"
     And the receipt says "Welcome back - 300 points when a lapsed or churned owner buys again"
     And Ann's statement shows 300 points for "Welcome back - 300 points when a lapsed or churned owner buys again"
-    And Ann counts as active
+    And Ann counts as growing

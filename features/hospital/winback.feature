@@ -33,4 +33,4 @@ Feature: Reminding patients of their yearly check-up, and winning them back
     And the receipt says "offer COMEBACK-800 used: 800 bonus points on your next visit"
     And the receipt says "Welcome back - 200 points when a lapsed or churned patient returns"
     And Ann's statement shows 200 points for "Welcome back - 200 points when a lapsed or churned patient returns"
-    And Ann counts as active
+    And Ann counts as growing

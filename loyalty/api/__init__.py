@@ -19,6 +19,7 @@ from loyalty.api import (
     operations,
     profile,
     relations,
+    report_pages,
     rewards,
     rules,
     transactions,
@@ -36,7 +37,7 @@ DOCS_ASSETS = f"{PREFIX}/docs/assets"
 MAX_BODY_BYTES = 8 * 1024 * 1024
 BLUEPRINTS = (members.blp, transactions.blp, events.blp, rewards.blp, rules.blp, operations.blp,
               audit.blp, relations.blp, profile.blp, transfers.blp, merge.blp, member_app.blp,
-              notifications.blp)
+              notifications.blp, report_pages.blp)
 
 
 class Api(flask_smorest.Api):

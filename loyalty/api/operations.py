@@ -12,7 +12,9 @@ from loyalty.api.parsing import Blueprint
 from loyalty.api.schemas import liability as li
 from loyalty.api.schemas import programme_requests as pr
 from loyalty.api.schemas import responses as rs
-from loyalty.services import reports
+from loyalty.api.schemas import value_reports as vr
+from loyalty.api.schemas import winback as wb
+from loyalty.services import reports, value_reports
 from loyalty.services.audit import Actor
 from loyalty.services.liability import liability
 from loyalty.services.sweep import Shard, run_sweep
@@ -48,11 +50,15 @@ class Overview(MethodView):
 @blp.route("/reports/winback")
 class Winback(MethodView):
     @require_roles("marketing")
-    @blp.no_query()
-    @blp.response(200, rs.WinbackReport)
-    def get(self) -> dict[str, Any]:
-        """Win-back offers issued and used, members won back, and their spend since."""
-        return reports.winback(service_context())
+    @blp.arguments(wb.WinbackQuerySchema(), location="query", as_kwargs=True)
+    @blp.response(200, wb.WinbackReport)
+    def get(self, as_of: Any = None) -> dict[str, Any]:
+        """Win-back offers issued and used, members won back, and their spend since; and for
+        each rule with a control group (holdout), the members who got it against those set
+        aside: return rate and spend per member in the window, the difference with its
+        normal-approximation 95% interval, and what the offers used cost. Only decisions
+        whose window has closed by `as_of` (default: now) count."""
+        return reports.winback(service_context(), as_of)
 
 
 @blp.route("/reports/returned-rewards")
@@ -75,3 +81,36 @@ class Liability(MethodView):
         """Outstanding points by bucket and their value at `point_value`, the points expiring
         in the next 30, 90 and 365 days, and the redemption rate (last 365 days and ever)."""
         return liability(service_context(), as_of)
+
+
+@blp.route("/reports/pyramid")
+class Pyramid(MethodView):
+    @require_roles("marketing")
+    @blp.arguments(vr.ValueReportQuerySchema(), location="query", as_kwargs=True)
+    @blp.response(200, vr.PyramidReport)
+    def get(self, months: int, as_of: Any = None) -> dict[str, Any]:
+        """Members and revenue per tier and per value band, the top fifth's share of revenue
+        (the 80/20 check), and that share month by month from the monthly snapshots."""
+        return value_reports.pyramid(service_context(), as_of, months)
+
+
+@blp.route("/reports/value-matrix")
+class ValueMatrix(MethodView):
+    @require_roles("marketing")
+    @blp.arguments(vr.ValueReportQuerySchema(), location="query", as_kwargs=True)
+    @blp.response(200, vr.ValueMatrixReport)
+    def get(self, months: int, as_of: Any = None) -> dict[str, Any]:
+        """Members per value segment with their current and potential value and revenue, and
+        month by month the members of each segment and their moves between segments."""
+        return value_reports.value_matrix(service_context(), as_of, months)
+
+
+@blp.route("/reports/lifecycle")
+class Lifecycle(MethodView):
+    @require_roles("marketing")
+    @blp.arguments(vr.ValueReportQuerySchema(), location="query", as_kwargs=True)
+    @blp.response(200, vr.LifecycleReport)
+    def get(self, months: int, as_of: Any = None) -> dict[str, Any]:
+        """Members per lifecycle stage, and month by month the members in each stage and the
+        flows between stages."""
+        return value_reports.lifecycle(service_context(), as_of, months)

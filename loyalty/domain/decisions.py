@@ -132,6 +132,16 @@ class Limit:
 
 
 @dataclass(frozen=True)
+class Holdout:
+    """A control group: `percent` of the members a rule would act for get nothing, so that what
+    the rule brings can be measured against them; a purchase within `within_days` of the
+    decision counts as coming back."""
+
+    percent: int
+    within_days: int
+
+
+@dataclass(frozen=True)
 class Decision:
     """One effect of one rule that fired, in the order it applies."""
 
@@ -145,6 +155,7 @@ class Decision:
     campaign: str | None = None
     limit: Limit | None = None
     matched_lines: tuple[int, ...] = ()
+    holdout: Holdout | None = None
 
     @property
     def effect_name(self) -> str:

@@ -69,6 +69,11 @@ class Member:
     lifecycle_stage: str = "new"
     tags: tuple[str, ...] = ()
     attributes: dict[str, Any] = field(default_factory=dict)
+    #: the member's value as the last sweep worked it out (None: not valued yet, or never
+    #: bought): current plus predicted value, the predicted part, and the value segment
+    clv: Decimal | None = None
+    potential_value: Decimal | None = None
+    value_segment: str | None = None
 
 
 @dataclass(frozen=True)

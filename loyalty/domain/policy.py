@@ -12,7 +12,10 @@ from loyalty.domain.catalogue import Catalogue
 from loyalty.domain.messages import MessageTemplate
 
 #: The lifecycle stages the daily sweep puts members in (see services/sweep/lifecycle.py).
-LIFECYCLE_STAGES = ("new", "dormant", "active", "declining", "lapsed", "churned")
+LIFECYCLE_STAGES = ("new", "dormant", "growing", "mature", "declining", "lapsed", "churned")
+#: Stages no longer given, and the stages that took their place: `active` became `growing`
+#: (buying more than their own usual) and `mature` (buying as usual).
+RETIRED_STAGES = {"active": ("growing", "mature")}
 #: The channels of a programme that does not list its own in program.yaml.
 DEFAULT_CHANNELS = ("store", "web", "app", "phone", "desk")
 #: The types an event attribute may be declared with.
@@ -111,6 +114,12 @@ class LifecyclePolicy:
     A member with at least `visits_drop_min_365d` purchases over the last 365 days who made
     fewer than (100 - `visits_drop_percent`)% of the purchases that pace predicts for the last
     90 days is declining too; `visits_drop_percent` 0 turns this off.
+
+    Everyone else is growing or mature: growing when their `growing_measure` (spend, or
+    visits) over the last `growing_days` is at least `growing_percent`% above their own
+    average per period of that length over the `growing_history_days` before it (or over
+    their membership before it, when shorter, and never less than one period); mature
+    otherwise. A member who bought nothing before the last `growing_days` is growing.
     """
 
     new_days: int = 30
@@ -119,6 +128,10 @@ class LifecyclePolicy:
     churned_days: int = 365
     visits_drop_percent: int = 0
     visits_drop_min_365d: int = 4
+    growing_days: int = 90
+    growing_history_days: int = 365
+    growing_percent: int = 20
+    growing_measure: Literal["spend", "visits"] = "spend"
 
 
 @dataclass(frozen=True)
@@ -133,6 +146,43 @@ class VipPolicy:
     tiers: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     leave_margin_percent: int = 0
+
+
+#: The four value quadrants, by current value and predicted potential (high or low each).
+VALUE_QUADRANTS = ("keep", "grow", "maintain", "reduce_cost")
+
+
+@dataclass(frozen=True)
+class ValueSegments:
+    """What marketing calls each value quadrant: keep (high now, high to come), grow (low now,
+    high to come), maintain (high now, low to come), reduce_cost (low and low)."""
+
+    keep: str = "keep"
+    grow: str = "grow"
+    maintain: str = "maintain"
+    reduce_cost: str = "reduce-cost"
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(getattr(self, quadrant) for quadrant in VALUE_QUADRANTS)
+
+
+@dataclass(frozen=True)
+class ValuePolicy:
+    """How the sweep values members (`value:`): current value is spend (or margin, spend x
+    `margin_percent` / 100) over the last `current_days`; potential value the spend (or margin)
+    the purchase and spend models predict over the next `horizon_days`; the top
+    `high_current_percent` by current value and the top `high_potential_percent` by potential
+    are high. The models are fitted on at most `sample_size` members each sweep."""
+
+    current: Literal["spend", "margin"] = "spend"
+    margin_percent: Decimal = Decimal(25)
+    current_days: int = 365
+    horizon_days: int = 365
+    high_current_percent: Decimal = Decimal(20)
+    high_potential_percent: Decimal = Decimal(20)
+    segments: ValueSegments = field(default_factory=ValueSegments)
+    sample_size: int = 50_000
 
 
 @dataclass(frozen=True)
@@ -262,6 +312,8 @@ class ProgramPolicy:
     tiers: TierLadder | None = None
     lifecycle: LifecyclePolicy = field(default_factory=LifecyclePolicy)
     vip: VipPolicy = field(default_factory=VipPolicy)
+    #: how the sweep values members and names the value quadrants (`value:`)
+    value: ValuePolicy = field(default_factory=ValuePolicy)
     rewards: tuple[RewardDef, ...] = ()
     channels: tuple[str, ...] = DEFAULT_CHANNELS
     stores: tuple[str, ...] | None = None

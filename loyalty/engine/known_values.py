@@ -10,7 +10,7 @@ from typing import Any
 
 from loyalty.domain.attributes import RAISED_EVENTS, TRANSACTION_EVENTS, event_def
 from loyalty.domain.catalogue import Catalogue
-from loyalty.domain.policy import LIFECYCLE_STAGES, AttributeDef, ProgramPolicy
+from loyalty.domain.policy import LIFECYCLE_STAGES, RETIRED_STAGES, AttributeDef, ProgramPolicy
 from loyalty.engine.problems import did_you_mean
 from loyalty.engine.vocabulary import (
     EVENT_ATTRIBUTES,
@@ -104,6 +104,8 @@ class KnownValues:
             return policy.tier_names, "the tiers (program.yaml) are"
         if path == "member.lifecycle_stage":
             return LIFECYCLE_STAGES, "the lifecycle stages are"
+        if path == "member.value_segment":
+            return policy.value.segments.names, "the value segments (program.yaml) are"
         if path in ("event.channel", "member.channel"):
             return policy.channels, "the channels (program.yaml) are"
         if path == "event.store" and policy.stores is not None:
@@ -180,9 +182,10 @@ class KnownValues:
 
     def value_problem(
         self, path: str, op: str, value: Any, events: tuple[str, ...],
-        attribute: AttributeDef | None = None,
+        attribute: AttributeDef | None = None, *, stored: bool = False,
     ) -> str | None:
-        """Why `path <op> value` tests a word the fact can never be, or None."""
+        """Why `path <op> value` tests a word the fact can never be, or None; a `stored`
+        version (activated already) may name a retired stage (see `stored_reading`)."""
         if path == "products.in_warranty":
             catalogue = self.policy.catalogue
             if catalogue is None:
@@ -204,10 +207,41 @@ class KnownValues:
                 if not any(word.startswith(item.casefold()) for word in folded):
                     return f"'{path}' never starts with '{item}': {noun} {listing}"
             elif item.casefold() not in folded:
+                if stored and _retired(item, words):
+                    continue
                 without = self._without_warranty(path, item)
                 if without is not None:
                     return without
-                hint = did_you_mean(item, words, ignore_case=True)
+                hint = _retired(item, words) or did_you_mean(item, words, ignore_case=True)
                 verb = "hold" if op == "contains" else "be"
                 return f"'{path}' can never {verb} '{item}': {noun} {listing}{hint}"
         return None
+
+    def stored_reading(self, path: str, op: str, value: Any, events: tuple[str, ...],
+                       attribute: AttributeDef | None = None) -> tuple[str, Any]:
+        """How a stored version (activated before a stage was retired) reads a test of that
+        stage: `active` as active, growing or mature, so that the rules in force keep loading
+        after an upgrade and keep meaning what they meant (members keep `active` until the
+        next sweep gives them their new stage)."""
+        known = self.choices(path, events, attribute)
+        if known is None or tuple(known[0]) != LIFECYCLE_STAGES \
+                or op not in ("is", "is_not", "in", "not_in"):
+            return op, value
+        items = value if isinstance(value, tuple) else (value,)
+        read: list[Any] = []
+        for item in items:
+            read.append(item)
+            if isinstance(item, str):
+                read.extend(RETIRED_STAGES.get(item.casefold(), ()))
+        if len(read) == len(items):
+            return op, value
+        return {"is": "in", "is_not": "not_in"}.get(op, op), tuple(dict.fromkeys(read))
+
+
+def _retired(item: str, words: tuple[str, ...]) -> str:
+    """For a lifecycle stage no longer given, the stages that took its place; else ''."""
+    became = RETIRED_STAGES.get(item.casefold())
+    if became is None or tuple(words) != LIFECYCLE_STAGES:
+        return ""
+    return (f" ('{item}' is no longer a stage: it became {' and '.join(became)}; test both "
+            f"with in: [{', '.join(became)}])")

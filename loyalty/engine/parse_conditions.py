@@ -158,7 +158,10 @@ def _parse_compare(
     except _Bad as error:
         report.add(op_line, f"wrong type for '{path}' {op}: {error}")
         return None
-    problem = known.value_problem(path, op, value, report.events, attribute)
+    if not report.limits:  # a stored version: a retired stage reads as the stages it became
+        op, value = known.stored_reading(path, op, value, report.events, attribute)
+    problem = known.value_problem(path, op, value, report.events, attribute,
+                                  stored=not report.limits)
     if problem is not None:
         report.add(op_line, problem)
         return None

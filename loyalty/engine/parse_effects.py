@@ -12,6 +12,7 @@ from loyalty.domain.decisions import (
     Effect,
     GrantPrivilege,
     GrantReward,
+    Holdout,
     IssueOffer,
     Limit,
     MultiplyPoints,
@@ -53,6 +54,8 @@ MAX_QUANTITY = 1000
 MAX_VALID_DAYS = 36_500
 MAX_TIMES = 1_000_000
 MAX_BUDGET_POINTS = 1_000_000_000_000
+MAX_HOLDOUT_PERCENT = 50
+MAX_HOLDOUT_DAYS = 365
 
 
 class _Params:
@@ -317,3 +320,26 @@ def parse_limit(node: Any, report: Reporter, line: int | None) -> Limit | None:
     if not ok or p.errors:
         return None
     return Limit(times=times, period=per, budget_points=budget)
+
+
+def parse_holdout(node: Any, report: Reporter, line: int | None) -> Holdout | None:
+    """Parse `holdout: {percent, within_days}`; None after reporting problems."""
+    if not isinstance(node, dict):
+        report.add(line, "'holdout' needs settings like {percent: 10, within_days: 60}")
+        return None
+    line = line_of(node, line)
+    keys = ("percent", "within_days")
+    ok = True
+    for key in node:
+        if key not in keys:
+            report.add(key_line(node, key, line),
+                       f"unknown setting '{key}' in holdout" + did_you_mean(key, keys))
+            ok = False
+    p = _Params(node)
+    percent = p.whole("percent", None, 1, MAX_HOLDOUT_PERCENT)
+    within_days = p.whole("within_days", None, 1, MAX_HOLDOUT_DAYS)
+    for key, message in p.errors:
+        report.add(key_line(node, key, line), f"holdout: {message}")
+    if not ok or p.errors:
+        return None
+    return Holdout(percent=percent, within_days=within_days)

@@ -24,6 +24,7 @@ from loyalty.engine.limits import too_long
 from loyalty.engine.loader import key_line, line_of
 from loyalty.engine.parse_effects import node_lines
 from loyalty.engine.parse_metrics import parse_metrics
+from loyalty.engine.parse_value_policy import value_policy
 from loyalty.engine.parse_values import VALUE_KEYS, parse_events, parse_words
 from loyalty.engine.problems import Reporter, did_you_mean
 
@@ -39,6 +40,9 @@ METRICS = (
     "points_lifetime",
     "points_365d",
 )
+#: Metrics a section may use besides those (by section): VIPs may be ranked by members' lifetime
+#: value, which the sweep works out just before (never a tier's: the till moves tiers).
+SECTION_METRICS = {"vip": ("clv",)}
 _SECTIONS: dict[str, dict[str, Any]] = {
     "points": {
         "pending_days": int,
@@ -61,9 +65,16 @@ _SECTIONS: dict[str, dict[str, Any]] = {
         "churned_days": int,
         "visits_drop_percent": int,
         "visits_drop_min_365d": int,
+        "growing_days": int,
+        "growing_history_days": int,
+        "growing_percent": int,
+        "growing_measure": ("spend", "visits"),
     },
     "vip": {"metric": METRICS, "top_percent": Decimal, "min_value": Decimal, "tiers": list,
             "tags": list, "leave_margin_percent": int},
+    "value": {"current": ("spend", "margin"), "margin_percent": Decimal, "current_days": int,
+              "horizon_days": int, "high_current_percent": Decimal,
+              "high_potential_percent": Decimal, "segments": dict, "sample_size": int},
     "activation": {"approval": ("required", "not_required")},
     "important_dates": {"remind_days_before": int},
     "referrals": {"min_purchase": Decimal, "within_days": int},
@@ -82,9 +93,18 @@ RANGES: dict[str, tuple[int, int]] = {
     "lifecycle.churned_days": (1, 36_500),
     "lifecycle.visits_drop_percent": (0, 100),
     "lifecycle.visits_drop_min_365d": (0, 100_000),
+    "lifecycle.growing_days": (1, 1_825),
+    "lifecycle.growing_history_days": (1, 3_650),
+    "lifecycle.growing_percent": (0, 1_000),
     "vip.top_percent": (0, 100),
     "vip.min_value": (0, 10**12),
     "vip.leave_margin_percent": (0, 99),  # 100: a VIP would never leave
+    "value.margin_percent": (1, 100),
+    "value.current_days": (1, 3_650),
+    "value.horizon_days": (1, 3_650),
+    "value.high_current_percent": (1, 99),  # 0 or 100: one of the two halves would be empty
+    "value.high_potential_percent": (1, 99),
+    "value.sample_size": (1_000, 1_000_000),
     "important_dates.remind_days_before": (0, 365),
     "referrals.within_days": (1, 3_650),
     "transfers.min_points": (1, 1_000_000_000),
@@ -174,6 +194,7 @@ def parse_program(doc: Any, report: Reporter) -> ProgramPolicy:
         tiers=ladder,
         lifecycle=LifecyclePolicy(**lifecycle),
         vip=VipPolicy(**vip),
+        value=value_policy(sections["value"], doc.get("value"), report, key_line(doc, "value")),
         channels=parse_words(doc, "channels", report) or DEFAULT_CHANNELS,
         stores=parse_words(doc, "stores", report),
         events=events,
@@ -225,7 +246,8 @@ def _section(name: str, node: Any, report: Reporter, line: int | None,
     values: dict[str, Any] = {}
     for key, value in node.items():
         at = key_line(node, key, line)
-        kind = metrics if spec.get(key) is METRICS else spec.get(key)
+        kind = (*metrics, *SECTION_METRICS.get(name, ())) if spec.get(key) is METRICS \
+            else spec.get(key)
         if kind is None:
             report.add(at, f"unknown setting '{key}' in {name}" + did_you_mean(key, spec))
         elif kind is int or kind is Decimal:
@@ -249,6 +271,8 @@ def _section(name: str, node: Any, report: Reporter, line: int | None,
                 report.add(at, f"{name}.{key} must be a list")
             else:
                 values[key] = value
+        elif kind is dict:  # a mapping, read further by the section's own parser
+            values[key] = value
         elif value not in kind:
             report.add(
                 at,

@@ -10,7 +10,7 @@ from loyalty.engine.known_values import KnownValues
 from loyalty.engine.limits import too_long
 from loyalty.engine.loader import key_line, line_of
 from loyalty.engine.parse_conditions import parse_condition
-from loyalty.engine.parse_effects import node_lines, parse_effects, parse_limit
+from loyalty.engine.parse_effects import node_lines, parse_effects, parse_holdout, parse_limit
 from loyalty.engine.problems import Reporter, did_you_mean
 from loyalty.engine.syntax import RuleDef
 
@@ -25,6 +25,7 @@ RULE_KEYS = (
     "then",
     "limit",
     "campaign",
+    "holdout",
 )
 NAME = re.compile(r"^[a-z][a-z0-9_-]{0,59}$")
 RULE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
@@ -156,6 +157,11 @@ def _parse_rule(
         if "limit" in node
         else None
     )
+    holdout = (
+        parse_holdout(node["holdout"], report, key_line(node, "holdout", line))
+        if "holdout" in node
+        else None
+    )
     campaign = node.get("campaign")
     if campaign is not None and not isinstance(campaign, str):
         report.add(key_line(node, "campaign", line), "'campaign' must be a name")
@@ -178,6 +184,7 @@ def _parse_rule(
         effects=tuple(effects),
         limit=limit,
         campaign=campaign,
+        holdout=holdout,
     )
 
 

@@ -509,6 +509,7 @@ class CompiledRuleBook:
                         campaign=rule.campaign,
                         limit=rule.limit,
                         matched_lines=matched,
+                        holdout=rule.holdout,
                     )
                 )
         return decisions

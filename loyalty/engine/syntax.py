@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Union
 
-from loyalty.domain.decisions import Effect, Limit
+from loyalty.domain.decisions import Effect, Holdout, Limit
 
 OPERATORS = (
     "is",
@@ -110,6 +110,8 @@ class RuleDef:
     effects: tuple[EffectDef, ...]
     limit: Limit | None = None
     campaign: str | None = None
+    #: a control group held back from the rule's effects, to measure what the rule brings
+    holdout: Holdout | None = None
 
     @property
     def sort_key(self) -> tuple[int, str, int]:

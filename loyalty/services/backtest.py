@@ -21,6 +21,7 @@ from typing import Any
 from loyalty import engine as rule_engine
 from loyalty.domain.decisions import RuleBook
 from loyalty.domain.errors import RulesInvalid, ValidationFailed
+from loyalty.domain.experiments import CONTROL
 from loyalty.domain.ledger import ADJUSTMENT_RULE, CLAWBACK_RULE
 from loyalty.services.context import ServiceContext
 from loyalty.services.replay import MemoryState, Step, replay_item
@@ -46,6 +47,8 @@ class Side:
     offers_used: int = 0
     redemptions_refused: int = 0
     tier_changes: int = 0
+    #: decisions set aside for a rule's control group (recorded aside, never written)
+    held_out: int = 0
     stock_used: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     per_rule: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     per_tier: dict[str, int] = field(default_factory=lambda: defaultdict(int))
@@ -81,6 +84,7 @@ class Side:
             self.offers_issued += len(changes.offers)
             self.offers_used += len(changes.offers_used)
             self.tier_changes += len(changes.tier_changes)
+            self.held_out += sum(1 for x in changes.experiments if x["grp"] == CONTROL)
 
     @property
     def net_points(self) -> int:
@@ -155,7 +159,8 @@ class Backtest:
     def book(self, version: str) -> RuleBook:
         book = self._books.get(version)
         if book is None:
-            book = rule_engine.build_rulebook(self._versions[version][1], version)
+            book = rule_engine.build_rulebook(self._versions[version][1], version,
+                                              stored=True)
             self._books[version] = book
         return book
 
@@ -257,7 +262,7 @@ class Backtest:
                 "rewards": side.rewards, "vouchers": side.vouchers,
                 "offers_issued": side.offers_issued, "offers_used": side.offers_used,
                 "redemptions_refused": side.redemptions_refused,
-                "tier_changes": side.tier_changes,
+                "tier_changes": side.tier_changes, "held_out": side.held_out,
                 "stock_used": dict(sorted(side.stock_used.items())),
             }
 

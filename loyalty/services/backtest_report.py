@@ -23,7 +23,8 @@ ORDER = ("period", "draft", "against", "currency", "point_value", "occurrences",
 TOTALS = (("points issued", "points_issued"), ("points clawed back", "points_clawed_back"),
           ("net points", "net_points"), ("rewards", "rewards"), ("vouchers", "vouchers"),
           ("offers issued", "offers_issued"), ("offers used", "offers_used"),
-          ("redemptions refused", "redemptions_refused"), ("tier changes", "tier_changes"))
+          ("redemptions refused", "redemptions_refused"), ("tier changes", "tier_changes"),
+          ("held out (control groups)", "held_out"))
 OCCURRENCES = ("purchases", "returns", "events", "redemptions")
 WEEKLY_UP_TO_DAYS = 183  # a longer period is summarised by month
 

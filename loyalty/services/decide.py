@@ -41,6 +41,7 @@ from loyalty.domain.errors import (
     UnknownTransaction,
     ValidationFailed,
 )
+from loyalty.domain.experiments import CONTROL, group_of
 from loyalty.domain.history import EventHistory, Holding
 from loyalty.domain.ledger import ADJUSTMENT_RULE, CLAWBACK_RULE, Account, Source
 from loyalty.domain.metrics import counts_event, occurrence_amount
@@ -55,6 +56,8 @@ from loyalty.services.notices import receipt_view, rule_notifications
 from loyalty.services.timing import expiry_for, iso
 
 DRIFTING = ("declining", "lapsed", "churned")
+#: The stage a purchase brings a drifting member back to (buying again is growth after silence)
+COMING_BACK = "growing"
 TRANSACTIONS = ("purchase", "return")
 
 
@@ -182,6 +185,8 @@ class Changes:
     #: the figures of the tier ladder's metrics once the occurrence is counted (None: no
     #: ladder, or an occurrence that read no figures, such as a return)
     figures: dict[str, Decimal] | None = None
+    #: the group (offer or control) of each rule with a holdout that decided for the member
+    experiments: list[dict[str, Any]] = field(default_factory=list)
 
 
 class State(Protocol):
@@ -293,6 +298,8 @@ class Decider:
         self.source_type = "transaction" if occurrence.kind in TRANSACTIONS else "event"
         self.codes = codes
         self.notices: list[Decision] = []
+        #: the views of the decisions set aside for a control group
+        self.held_out: list[dict[str, Any]] = []
         self.changes = Changes(member.member_id, occurrence, book.version, account,
                                Outcome(tier_before=member.profile.tier,
                                        tier_after=member.profile.tier))
@@ -310,7 +317,7 @@ class Decider:
         out = changes.outcome
         with metrics.rule_evaluation(occ.kind if occ.kind in TRANSACTIONS else "event"):
             decisions = book.evaluate(EvaluationInput(occ, self.member, stats, occ.occurred_at))
-        decisions, points = self.within_limits(decisions)
+        decisions, points = self.set_aside(*self.within_limits(decisions))
         changes.unit_points = unit_points(decisions, points, occ)
         parts: list[tuple[int, str, Source]] = []
         views: list[dict[str, Any]] = []
@@ -321,6 +328,7 @@ class Decider:
                 parts.append((value, decision.reason, self.source(decision)))
                 changes.points_by_rule[decision.rule_id] += value
         out.decisions.extend(views)
+        out.decisions.extend(self.held_out)
         parts.extend(self.presented_offers(sum(p for p, _, _ in parts)))
         policy = book.policy.points
         lot = changes.account.earn(
@@ -390,6 +398,54 @@ class Decider:
                                   if d.rule_id == rule)
                 changes.usage.append((rule, key, rule_points, (rule, key) in usage))
         return kept, points
+
+    def set_aside(self, decisions: list[Decision], points: dict[int, int]
+                  ) -> tuple[list[Decision], dict[int, int]]:
+        """Hold the control group of each rule with a holdout back from it: its decisions are
+        set aside (shown, never applied), after the limits, so that the control group is the
+        members the rule would have acted for. Their use still counts towards the rule's limit
+        (without points) and spends no budget. Both groups are recorded."""
+        held: set[str] = set()
+        for d in decisions:
+            if d.holdout is None or any(x["rule_id"] == d.rule_id
+                                        for x in self.changes.experiments):
+                continue
+            group = group_of(d.rule_id, self.member.member_id, d.holdout.percent)
+            self.changes.experiments.append(self.experiment(d, group))
+            if group == CONTROL:
+                held.add(d.rule_id)
+                self.held_out.append({
+                    **decision_view(d, None), "effect": "hold_out", "held_out": True,
+                    "reason": f"set aside: control group of {d.rule_id}, {d.holdout.percent}%",
+                    "set_aside": [x.effect_name for x in decisions if x.rule_id == d.rule_id]})
+        if not held:
+            return decisions, points
+        kept = [d for d in decisions if d.rule_id not in held]
+        given = capped_points(kept, self.occ)
+        changes = self.changes
+        for key in {budget_key(d.campaign, d.rule_id) for d in decisions
+                    if d.limit is not None and d.limit.budget_points is not None}:
+            changes.budgets[key] -= (
+                sum(points.get(i, 0) for i, d in enumerate(decisions)
+                    if budget_key(d.campaign, d.rule_id) == key)
+                - sum(given.get(i, 0) for i, d in enumerate(kept)
+                      if budget_key(d.campaign, d.rule_id) == key))
+        changes.usage = [(rule, key, 0 if rule in held else sum(
+            given.get(i, 0) for i, d in enumerate(kept) if d.rule_id == rule), existing)
+            for rule, key, _, existing in changes.usage]
+        return kept, given
+
+    def experiment(self, decision: Decision, group: str) -> dict[str, Any]:
+        """The record of a member's group for a rule with a holdout, and when their window to
+        come back closes."""
+        assert decision.holdout is not None
+        at = self.occ.occurred_at
+        return {"rule_id": decision.rule_id, "campaign": decision.campaign,
+                "ruleset_version": decision.ruleset_version, "member_id": self.member.member_id,
+                "grp": group, "percent": decision.holdout.percent,
+                "within_days": decision.holdout.within_days, "source_type": self.source_type,
+                "source_id": self.occ.source_id, "decided_at": at,
+                "window_until": at + timedelta(days=decision.holdout.within_days)}
 
     def presented_offers(self, base_points: int) -> list[tuple[int, str, Source]]:
         """Offers the member holds and presented now: bonus points or a multiplier, then used."""
@@ -596,7 +652,7 @@ def decide_purchase(book: RuleBook, state: State, member: Holder, occurrence: Oc
         lifetime_visits=member.lifetime_visits + 1, categories=categories,
         last_purchase_at=at if last is None or at > last else last)
     if member.profile.lifecycle_stage in DRIFTING:  # a purchase brings a drifting member back
-        changes.member.update(lifecycle_stage="active", lifecycle_since=at)
+        changes.member.update(lifecycle_stage=COMING_BACK, lifecycle_since=at)
     policy = book.policy.points
     if policy.expiry == "extended_by_activity":
         changes.extend_expiry = expiry_for(policy, at)
@@ -617,7 +673,7 @@ def reactions(changes: Changes, before: Holder) -> list[Occurrence]:
         found.append(Occurrence(
             kind="lifecycle_changed", source_id=f"{occ.source_id}#lifecycle",
             occurred_at=occ.occurred_at,
-            attributes={"stage": "active", "previous": before.profile.lifecycle_stage}))
+            attributes={"stage": COMING_BACK, "previous": before.profile.lifecycle_stage}))
     return found
 
 
@@ -872,12 +928,14 @@ def process(book: RuleBook, state: State, member: Holder, occurrence: Occurrence
             "attributes": occurrence.attributes if stored_attributes is None
             else stored_attributes,
         }
-    state.record(changes, recorded_at)
-    done = [changes]
     ladder = book.policy.tiers
     reacts = occurrence.kind == "purchase" or (
         ladder is not None and moves_ladder(ladder, book.policy, occurrence.kind))
-    for reaction in reactions(changes, member) if reacts else ():
+    # read before recording: a state held in memory (a replay) changes `member` as it records
+    caused = reactions(changes, member) if reacts else []
+    state.record(changes, recorded_at)
+    done = [changes]
+    for reaction in caused:
         now = state.member(member.member_id)
         assert now is not None
         later = decide_event(book, state, now, reaction, codes)

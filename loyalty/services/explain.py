@@ -19,7 +19,7 @@ from loyalty.domain.model import EvaluationInput, Occurrence
 from loyalty.services.context import ServiceContext
 from loyalty.services.decide import member_stats
 from loyalty.services.limits import limit_phrase, period_key
-from loyalty.services.replay import MemoryState, Step, replay_item
+from loyalty.services.replay import MemoryState, Step, replay_item, see_value
 from loyalty.services.state import holder_of
 from loyalty.store.history import (
     HistoryFilter,
@@ -46,7 +46,8 @@ class _Books:
             version = max(earlier or self.versions, key=int)
         book = self.built.get(version)
         if book is None:
-            book = rule_engine.build_rulebook(self.versions[version][1], version)
+            book = rule_engine.build_rulebook(self.versions[version][1], version,
+                                              stored=True)
             self.built[version] = book
         return book
 
@@ -113,7 +114,9 @@ def explain_for_member(ctx: ServiceContext, book: RuleBook, member_id: str,
     item = HistoryItem(seq=0, member_id=member_id, source_type=_source_type(occurrence),
                        source_id=occurrence.source_id, occurred_at=occurrence.occurred_at,
                        kind=occurrence.kind, version=book.version, occurrence=occurrence,
-                       profile_row=row)
+                       profile_row=row, values={"value_segment": row.value_segment,
+                                                "clv": row.clv,
+                                                "potential_value": row.potential_value})
     return _explain(state, book, item)
 
 
@@ -130,6 +133,7 @@ def _explain(state: MemoryState, book: RuleBook, item: HistoryItem) -> dict[str,
             and item.source_type not in ("redemption", "adjustment", "transfer")
             and item.kind != "return"):
         holder = memory.holder
+        see_value(holder, item)
         held = state.vouchers(occurrence.vouchers)
         occurrence = replace(occurrence, voucher_rewards=tuple(
             held[code].reward_id for code in occurrence.vouchers if code in held))
@@ -145,7 +149,8 @@ def explanation(book: RuleBook, step: Step, matched: Sequence[Decision],
                 usage: dict[tuple[str, str], int]) -> dict[str, Any]:
     """The decisions of a step, in plain language, with the rules a limit or budget stopped."""
     views = [view for changes in step.changes for view in changes.outcome.decisions]
-    applied = {view.get("rule_id") for view in views}
+    held = {view.get("rule_id") for view in views if view.get("held_out")}
+    applied = {view.get("rule_id") for view in views} - held
     kept = [d for d in matched if d.rule_id in applied]
     points = {i: view["points"] for i, view in enumerate(views[:len(kept)]) if "points" in view}
     lines = rule_engine.explain(kept, points, currency=book.policy.currency)
@@ -159,7 +164,7 @@ def explanation(book: RuleBook, step: Step, matched: Sequence[Decision],
     notes: list[str] = []
     for decision in matched:
         limit = decision.limit
-        if decision.rule_id in applied or limit is None:
+        if decision.rule_id in applied or decision.rule_id in held or limit is None:
             continue
         if limit.times is not None:
             used = usage.get((decision.rule_id, period_key(limit.period,

@@ -127,6 +127,8 @@ def member_view(uow: SqlUnitOfWork, member_id: str, as_of: datetime,
             "available": account.available, "pending": account.pending, "debt": account.debt,
             "lifetime_earned": account.lifetime, **outlook,
         },
+        "value": {"current_value": row.current_value, "potential_value": row.potential_value,
+                  "clv": row.clv, "segment": row.value_segment, "as_of": iso(row.value_at)},
         "tier_progress": progress,
         "privileges": [{"privilege": p.privilege,
                         "valid_until": iso(p.valid_until) if p.bounded == p.grants else None}

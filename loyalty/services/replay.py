@@ -9,8 +9,9 @@ decision path's `State` held in memory: the member, their open lots, their recen
 limit usage, budgets, stock and open offers.
 
 What the sweep did is replayed as recorded: its tier, lifecycle and VIP moves are applied as
-it applied them and its events are decided again; expiry needs no replay (settling a member's
-lots at each occurrence expires what is due).
+it applied them and its events are decided again; each occurrence sees the member's value
+(segment, clv, potential value) as the sweeps had recorded it by then; expiry needs no replay
+(settling a member's lots at each occurrence expires what is due).
 """
 
 from __future__ import annotations
@@ -103,6 +104,8 @@ class MemoryState:
         self.rewards: dict[str, HeldReward] = {}
         self.rewards_of: dict[str, list[str]] = defaultdict(list)
         self._granted: dict[tuple[str, str, str], int] = defaultdict(int)
+        #: the groups of rules with a holdout, as replayed: kept here, never written
+        self.experiments: list[dict[str, Any]] = []
         self._ids = 0
 
     def fork(self) -> MemoryState:
@@ -230,6 +233,7 @@ class MemoryState:
                 offer_key, row["offer_code"], row["benefit"], row["value"], row["description"],
                 row["rule_id"], row["ruleset_version"], row["campaign"]))
             memory.offer_until[offer_key] = row["valid_until"]
+        self.experiments.extend(changes.experiments)
         self._rewards(changes)
         self._member_changes(holder, changes.member)
         if changes.event is not None:
@@ -351,6 +355,14 @@ class Step:
 SWEEP_MOVES = {"tier_changed": "to", "lifecycle_changed": "stage", "vip_changed": "vip"}
 
 
+def see_value(holder: Holder, item: HistoryItem) -> None:
+    """Give the member the value the sweeps had recorded for them by the occurrence's instant
+    (none: not valued by then)."""
+    holder.profile.value_segment = item.values.get("value_segment")
+    holder.profile.clv = item.values.get("clv")
+    holder.profile.potential_value = item.values.get("potential_value")
+
+
 def replay_item(state: MemoryState, book: RuleBook, item: HistoryItem,
                 lowest_tier: Callable[[RuleBook], str] | None = None) -> Step:
     """Decide one recorded occurrence again with `book`, recording into `state`."""
@@ -382,6 +394,7 @@ def replay_item(state: MemoryState, book: RuleBook, item: HistoryItem,
         step.changes.append(changes)
         return step
     occurrence = item.occurrence
+    see_value(holder, item)
     if item.origin == "sweep" and occurrence.kind in SWEEP_MOVES:
         value = occurrence.attributes.get(SWEEP_MOVES[occurrence.kind])
         if occurrence.kind == "tier_changed" and isinstance(value, str):

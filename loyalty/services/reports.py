@@ -3,11 +3,13 @@ rewards that came back with returned purchases."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, distinct, func, select
 
 from loyalty.services.context import ServiceContext
+from loyalty.services.experiments import experiments
 from loyalty.services.timing import iso
 from loyalty.store import tables as t
 
@@ -40,11 +42,15 @@ def overview(ctx: ServiceContext) -> dict[str, Any]:
             "lifecycle": {stage: int(n) for stage, n in sorted(stages.items())}}
 
 
-def winback(ctx: ServiceContext) -> dict[str, Any]:
+def winback(ctx: ServiceContext, as_of: datetime | None = None) -> dict[str, Any]:
     """Offers issued and used per offer and campaign, members who came back, and their spend
-    from the moment they used the offer."""
+    from the moment they used the offer; and, for each rule with a control group, what the
+    members who got it did against those set aside (`experiments`, judged as of `as_of`)."""
+    at = ctx.clock() if as_of is None else as_of
+    policy = ctx.book(at).policy
     with ctx.uow(read_only=True) as uow:
         conn = uow.connection
+        found = experiments(conn, at, policy.point_value)
         rows = conn.execute(
             select(o.offer_code, o.campaign, func.count(),
                    func.count(o.used_at), func.count(distinct(o.member_id)))
@@ -67,7 +73,8 @@ def winback(ctx: ServiceContext) -> dict[str, Any]:
                 "members_won_back": int(back), "spend_since_use": str(spend),
                 "use_rate": round(int(used) / int(issued), 4) if issued else 0.0,
             })
-    return {"offers": offers}
+    return {"as_of": iso(at), "currency": policy.currency, "offers": offers,
+            "experiments": found}
 
 
 def returned_rewards(ctx: ServiceContext) -> dict[str, Any]:

@@ -113,7 +113,7 @@ def rule_book(ctx: ServiceContext | None, *, version: int | None = None,
     assert ctx is not None, "a stored or active version needs the database"
     if version is not None:
         stored = get_version(ctx, version)
-        return rule_engine.build_rulebook(stored["files"], str(version))
+        return rule_engine.build_rulebook(stored["files"], str(version), stored=True)
     return ctx.book()
 
 
@@ -162,14 +162,20 @@ def explain_snapshot(book: RuleBook, snapshot: EvaluationInput) -> dict[str, Any
 
 
 def _limit_notes(decisions: Sequence[Decision]) -> list[str]:
-    """Without a stored member, a limited rule may or may not still apply: say so."""
+    """Without a stored member, a limited rule may or may not still apply, and a rule with a
+    control group may set the member aside: say so."""
     notes: list[str] = []
     seen: set[str] = set()
     for decision in decisions:
         limit = decision.limit
-        if limit is None or decision.rule_id in seen:
+        if decision.rule_id in seen:
             continue
         seen.add(decision.rule_id)
+        if decision.holdout is not None:
+            notes.append(f"{decision.rule_id} sets {decision.holdout.percent}% of members "
+                         "aside as a control group; give a member id to see their group")
+        if limit is None:
+            continue
         if limit.times is not None:
             notes.append(f"{decision.rule_id} has a limit ({limit_phrase(limit)}); give a "
                          "member id to see whether it still applies")

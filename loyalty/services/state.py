@@ -17,7 +17,7 @@ from loyalty.domain.vouchers import HeldReward
 from loyalty.services.decide import Changes, HeldOffer, Holder, RecordedPurchase, SoldLine
 from loyalty.services.notices import system_notifications
 from loyalty.services.receipt import save_account
-from loyalty.store import member_history, notifications, referrals
+from loyalty.store import experiments, member_history, notifications, referrals
 from loyalty.store.uow import SqlUnitOfWork
 
 
@@ -154,6 +154,7 @@ class SqlState:
                    if programme.revoke_privilege(member_id, privilege, occ.occurred_at)]
         for tier_change in changes.tier_changes:
             programme.add_tier_change(tier_change)
+        experiments.add(uow.connection, changes.experiments)
         notifications.queue(uow.connection, [*changes.notifications,
                                              *system_notifications(changes, revoked)],
                             recorded_at)

@@ -16,6 +16,8 @@ from sqlalchemy import Engine, and_, func, select, union_all
 from loyalty.domain.ledger import ADJUSTMENT_RULE
 from loyalty.domain.model import Line, Member, Occurrence
 from loyalty.store import tables as t
+from loyalty.store.member_value import as_of as value_as_of
+from loyalty.store.member_value import values_at
 
 CHUNK = 2000
 #: voucher codes looked up per statement
@@ -80,6 +82,9 @@ class HistoryItem:
     recorded: dict[str, int] = field(default_factory=dict)
     #: a purchase recorded before its payment methods and offer codes were kept
     legacy: bool = False
+    #: the member's value as the sweeps had recorded it by then (value_segment, clv,
+    #: potential_value); empty when not valued yet
+    values: dict[str, Any] = field(default_factory=dict)
 
     @property
     def profile(self) -> Member:
@@ -168,8 +173,12 @@ class HistoryReader:
                 presented = [code for r in rows if r.source_type == "transaction"
                              for code in r.vouchers or ()]
                 codes = replay_codes(conn, presented) if presented else {}
+                valued = values_at(conn, {r.member_id for r in rows},
+                                   max(r.occurred_at for r in rows))
             for row in rows:
-                yield self._item(row, lines.get(row.source_id, ()), recorded, codes)
+                item = self._item(row, lines.get(row.source_id, ()), recorded, codes)
+                item.values = value_as_of(valued.get(row.member_id, ()), row.occurred_at)
+                yield item
             last = rows[-1].seq
 
     def _query(self, after: int, until_seq: int | None) -> Any:

@@ -13,19 +13,23 @@ from loyalty.store import tables as t
 
 #: Tables whose rows about the duplicate become the survivor's: what the person bought, did,
 #: holds and is owed (a return of the duplicate's purchase is then the survivor's return), and
-#: the history a backtest replays.
+#: the history a backtest replays; and the control-group decisions made for the duplicate
+#: (in the group the duplicate's id fell in), so that the survivor's purchases count for them.
 MOVED = ("transactions", "events", "history", "member_rewards", "offers", "privileges",
-         "adjustments", "notifications", "member_relatives", "important_dates")
+         "adjustments", "notifications", "member_relatives", "important_dates",
+         "offer_experiments")
 #: Rows of a moved table that stay: a transfer's history rows name the giver and the receiver
 #: as recorded (the transfer and its ledger entries stay the duplicate's).
 KEPT_ROWS = {"history": ("source_type", "transfer")}
 #: Tables whose rows stay with the duplicate, as recorded: its ledger and lots (the merge's
 #: entries close them), its own tier history, the requests it answered, its profile history,
 #: the member-app tokens issued for it (refused from now on: the app asks for the survivor's);
+#: the monthly snapshots of where it stood (the reports count a merged member as the survivor
+#: from the merge on; a month holds one row per member, so they could not move);
 #: `rule_usage` is added into the survivor's counts by `merge_usage`, `member_aliases`
 #: re-pointed by `repoint`.
 STAYS = ("ledger_entries", "point_lots", "tier_history", "idempotency_keys", "member_changes",
-         "member_tokens", "rule_usage", "member_aliases")
+         "member_tokens", "rule_usage", "member_aliases", "member_snapshots")
 
 _m, _a, _u = t.members.c, t.member_aliases.c, t.rule_usage.c
 

@@ -175,7 +175,8 @@ class MemberRepository:
             birth_date=row.birth_date, gender=row.gender, region=row.region,
             enrolled_at=row.enrolled_at, channel=row.channel, tier=row.tier, vip=row.vip,
             lifecycle_stage=row.lifecycle_stage, tags=tuple(row.tags or ()),
-            attributes=dict(row.attributes or {}),
+            attributes=dict(row.attributes or {}), clv=row.clv,
+            potential_value=row.potential_value, value_segment=row.value_segment,
         )
 
 

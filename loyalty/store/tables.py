@@ -70,6 +70,12 @@ members = Table(
     # the member this one was merged into, and when; set, the row only points there (0008)
     Column("merged_into", String(64)),
     Column("merged_at", UTCDateTime()),
+    # the member's value as of the last sweep (`value_at`), null until valued (migration 0013)
+    Column("current_value", Money()),
+    Column("potential_value", Money()),
+    Column("clv", Money()),
+    Column("value_segment", String(20)),
+    Column("value_at", UTCDateTime()),
     Index("ix_members_bucket", "bucket", "member_id"),
     Index("ix_members_tier_review", "tier_review_at"),
     Index("ix_members_merged_into", "merged_into"),  # migration 0008
@@ -576,4 +582,54 @@ member_tokens = Table(
     Column("revoked_at", UTCDateTime()),
     Column("revoked_by", String(200)),
     Index("ix_member_tokens_member", "member_id"),
+)
+
+# --- monthly member snapshots for the value reports (migration 0014) ---
+
+# Where each member stood at the first sweep of each month (UTC): tier, VIP, lifecycle stage,
+# value segment and value, and what they spent over the 365 days before. The rows of a month
+# also keep the stage and segment of the member's row of the month before (null: no row then),
+# so movements between months read from one month's rows.
+member_snapshots = Table(
+    "member_snapshots",
+    metadata,
+    Column("month", Date, primary_key=True),
+    Column("member_id", String(64), primary_key=True),
+    Column("tier", String(40), nullable=False),
+    Column("vip", Boolean, nullable=False),
+    Column("lifecycle_stage", String(20), nullable=False),
+    Column("value_segment", String(20)),
+    Column("current_value", Money()),
+    Column("spend_365d", Money(), nullable=False),
+    Column("previous_stage", String(20)),
+    Column("previous_segment", String(20)),
+    Column("taken_at", UTCDateTime(), nullable=False),
+    Index("ix_member_snapshots_spend", "month", "spend_365d"),
+)
+
+# --- win-back control groups (migration 0015) ---
+
+# The group each member fell in when a rule with a holdout decided for them: `offer` (the rule
+# acted) or `control` (set aside, nothing given). The win-back report compares what the two
+# groups bought between `decided_at` and `window_until` (decided_at + within_days). A member's
+# group of a rule never changes; one row per rule, member and occurrence decided.
+offer_experiments = Table(
+    "offer_experiments",
+    metadata,
+    Column("experiment_id", Id, primary_key=True, autoincrement=True),
+    Column("rule_id", String(100), nullable=False),
+    Column("campaign", String(100)),
+    Column("ruleset_version", String(20), nullable=False),
+    Column("member_id", String(64), ForeignKey("members.member_id"), nullable=False),
+    Column("grp", String(10), nullable=False),
+    Column("percent", Integer, nullable=False),
+    Column("within_days", Integer, nullable=False),
+    Column("source_type", String(20), nullable=False),
+    Column("source_id", String(128), nullable=False),
+    Column("decided_at", UTCDateTime(), nullable=False),
+    Column("window_until", UTCDateTime(), nullable=False),
+    UniqueConstraint("rule_id", "member_id", "source_id",
+                     name="uq_offer_experiments_rule_id"),
+    Index("ix_offer_experiments_rule", "rule_id", "window_until"),
+    Index("ix_offer_experiments_member", "member_id"),
 )

@@ -27,7 +27,7 @@ MEMBER = {
     "birth_date": "1990-05-01", "gender": None, "region": "Shanghai",
     "enrolled_at": "2026-01-01T00:00:00+00:00", "channel": "store", "attributes": {},
     "tags": [], "tier": "silver", "tier_since": "2026-01-01T00:00:00+00:00", "vip": False,
-    "lifecycle_stage": "active",
+    "lifecycle_stage": "mature",
     "points": {"available": 1200, "pending": 4098, "debt": 0, "lifetime_earned": 5298,
                "next_expiry": {"points": 100, "expires_at": "2027-01-01T00:00:00+00:00"}},
     "privileges": [{"privilege": "priority-service", "valid_until": None}],
@@ -117,7 +117,8 @@ def install(monkeypatch: pytest.MonkeyPatch) -> Calls:
         (rules, "get_version", {**VERSION, "files": {"earn.yaml": "rules: []\n"}}),
         (operations, "run_sweep", SWEEP),
         (reports, "overview", {"members": 1, "vip": 0, "pyramid": [], "lifecycle": {}}),
-        (reports, "winback", {"offers": []}),
+        (reports, "winback", {"as_of": "2026-11-20T06:00:00+00:00", "currency": "CNY",
+                              "offers": [], "experiments": []}),
         (reports, "returned_rewards", {"totals": [], "rewards": []}),
     ]
     for module, name, body in fakes:

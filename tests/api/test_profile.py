@@ -188,7 +188,7 @@ def test_a_phone_or_email_that_belongs_to_someone_else_is_refused(
 
 @pytest.mark.parametrize("body", [
     {"tier": "gold"}, {"points": {"available": 1_000_000}}, {"member_id": "M-9"},
-    {"vip": True}, {"erased_at": None}, {"name": "Ann", "lifecycle_stage": "active"},
+    {"vip": True}, {"erased_at": None}, {"name": "Ann", "lifecycle_stage": "mature"},
     {"colour": "blue"}, {"birth_date": "1990-13-01"}, {"phone": "+86 12"},
     {"email": "nobody"}, {"consents": {"fax": True}}, {"consents": {"sms": "yes"}},
     {"consents": {"sms": 1}}, {"consents": None},

@@ -127,7 +127,7 @@ def test_the_daily_sweep_of_the_compose_file_runs(database_url: str) -> None:
     once = command[1:command.index("--every-day-at")]  # the run it repeats every day
     report = swept(database_url, once)
     assert set(report["phases"]) == {"points", "tiers", "vip", "lifecycle", "calendar",
-                                     "important_dates"}
+                                     "important_dates", "value", "snapshots"}
 
 
 # -- Dockerfile ----------------------------------------------------------------------------

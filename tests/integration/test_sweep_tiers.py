@@ -30,7 +30,7 @@ def add_member(ctx: ServiceContext, member_id: str, tier: str, *, since: datetim
         uow.connection.execute(insert(t.members).values(
             member_id=member_id, name=member_id, enrolled_at=since - timedelta(days=400),
             attributes={}, tags=[], tier=tier, tier_since=since, tier_review_at=review_at,
-            vip=False, lifecycle_stage="active", bucket=bucket, categories=[],
+            vip=False, lifecycle_stage="mature", bucket=bucket, categories=[],
             created_at=since))
         uow.commit()
 

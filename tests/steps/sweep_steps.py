@@ -192,4 +192,4 @@ def comes_back(world: World, name: str, days: int) -> None:
 def welcomed_back(world: World, name: str) -> None:
     assert world.last_body["member_id"] == world.members[name], world.last_body
     assert "welcome-back" in [d["rule_id"] for d in world.last_body["decisions"]], world.last_body
-    assert world.member(name)["lifecycle_stage"] == "active"
+    assert world.member(name)["lifecycle_stage"] == "growing"

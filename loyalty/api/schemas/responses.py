@@ -130,6 +130,26 @@ class RewardHeld(Body):
     valid_until = Instant(allow_none=True)
 
 
+class MemberValue(Body):
+    """The member's value as the last sweep worked it out (every figure null until a sweep has
+    valued them, and for a member who never bought)."""
+
+    current_value = Money(allow_none=True, metadata={
+        "example": "3200.00",
+        "description": "Spend (or margin, program.yaml value.current) over the last "
+                       "value.current_days."})
+    potential_value = Money(allow_none=True, metadata={
+        "example": "5400.00",
+        "description": "The spend (or margin) predicted over the next value.horizon_days."})
+    clv = Money(allow_none=True, metadata={
+        "example": "8600.00", "description": "Lifetime value: current plus potential."})
+    segment = fields.String(allow_none=True, metadata={
+        "example": "grow",
+        "description": "The value segment (program.yaml value.segments names the four)."})
+    as_of = Instant(allow_none=True, metadata={
+        "description": "The instant of the sweep that worked these figures out."})
+
+
 class Member(Body):
     """A member as the till needs it."""
 
@@ -148,7 +168,7 @@ class Member(Body):
     tier_since = Instant(allow_none=True)
     vip = fields.Boolean()
     lifecycle_stage = fields.String(metadata={
-        "example": "active", "description": f"One of: {', '.join(LIFECYCLE_STAGES)}."})
+        "example": "mature", "description": f"One of: {', '.join(LIFECYCLE_STAGES)}."})
     consents = fields.Dict(keys=fields.String(), values=fields.Boolean(), metadata={
         "description": f"Consent per channel ({', '.join(CHANNELS)}): true given.",
         "example": {channel: channel == "email" for channel in CHANNELS}})
@@ -157,6 +177,7 @@ class Member(Body):
     referred_by = fields.String(allow_none=True, metadata={
         "description": "The member who brought them, if any."})
     points = _nested(MemberPoints)
+    value = _nested(MemberValue)
     tier_progress = _list_of(TierStep, metadata={"description": _PROGRESS_DOC})
     privileges = _list_of(PrivilegeHeld)
     offers = _list_of(OfferHeld)
@@ -246,6 +267,13 @@ class Decision(Body):
     reason = fields.String(metadata={"example": "1 point per 1 CNY spent"})
     ruleset = fields.String(allow_none=True, metadata={"example": "earn"})
     campaign = fields.String(allow_none=True)
+    held_out = fields.Boolean(metadata={
+        "description": "True when the member is in the rule's control group (holdout): the "
+                       "rule's effects (`set_aside`) were not applied; `effect` is then "
+                       "`hold_out`."})
+    set_aside = fields.List(fields.String(), metadata={
+        "example": ["issue_offer", "add_tag"],
+        "description": "A decision held out: the effects the rule would have had."})
 
 
 class ReceiptBalance(Balance):
@@ -500,6 +528,8 @@ class BacktestTotals(Body):
     offers_used = fields.Integer()
     redemptions_refused = fields.Integer()
     tier_changes = fields.Integer()
+    held_out = fields.Integer(metadata={
+        "description": "decisions set aside for a rule's control group (holdout)"})
     stock_used = fields.Dict(keys=fields.String(), values=fields.Integer())
 
 

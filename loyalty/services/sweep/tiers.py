@@ -70,7 +70,7 @@ RULE_ID = "tiers.requalification"
 
 
 def is_money(metric: str) -> bool:
-    return "spend" in metric
+    return "spend" in metric or metric == "clv"
 
 
 def is_points(metric: str) -> bool:
@@ -105,6 +105,9 @@ def metric_select(metric: str, as_of: datetime, member_ids: Any,
     if metric == "points_lifetime":
         return select(m.member_id, m.points_lifetime.label("value")).where(
             m.member_id.in_(member_ids))
+    if metric == "clv":  # as the sweep's value phase left it (VIP only)
+        return select(m.member_id, type_coerce(m.clv, BigInteger).label("value")).where(
+            m.member_id.in_(member_ids), m.clv.is_not(None))
     amount, conditions = _counted(metric, as_of, WINDOW_DAYS.get(metric))
     return select(tx.member_id.label("member_id"), func.sum(amount).label("value")).where(
         tx.member_id.in_(member_ids), *conditions).group_by(tx.member_id)

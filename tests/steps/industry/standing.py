@@ -90,8 +90,8 @@ def is_vip(world: World, name: str, negation: str | None) -> None:
     assert world.member(name)["vip"] is (not negation), world.member(name)
 
 
-@then(parsers.re(r"(?P<name>[A-Z][a-z]+) counts as (?P<stage>new|active|declining|lapsed|"
-                 r"churned)"))
+@then(parsers.re(r"(?P<name>[A-Z][a-z]+) counts as (?P<stage>new|dormant|growing|mature|"
+                 r"declining|lapsed|churned)"))
 def stage(world: World, name: str, stage: str) -> None:
     assert world.member(name)["lifecycle_stage"] == stage, world.member(name)
 

@@ -97,18 +97,47 @@ def test_without_a_ladder_tiers_are_not_checked() -> None:
     assert problems(ruleset("{fact: member.tier, is: diamond}"), program="currency: CNY\n") == []
 
 
-@pytest.mark.parametrize("stage", ["growing", "mature", "ended"])
+@pytest.mark.parametrize("stage", ["steady", "ended"])
 def test_a_lifecycle_stage_the_sweep_never_sets_is_refused(stage: str) -> None:
     assert problems(ruleset(f"{{fact: member.lifecycle_stage, is: {stage}}}")) == refused(
         f"'member.lifecycle_stage' can never be '{stage}': the lifecycle stages are new, "
-        "dormant, active, declining, lapsed, churned"
+        "dormant, growing, mature, declining, lapsed, churned"
     )
+
+
+@pytest.mark.parametrize("stage", ["growing", "mature"])
+def test_growing_and_mature_are_stages_a_rule_may_name(stage: str) -> None:
+    assert problems(ruleset(f"{{fact: member.lifecycle_stage, is: {stage}}}")) == []
+
+
+def became(word: str = "active") -> str:
+    return (f" ('{word}' is no longer a stage: it became growing and mature; test both with "
+            "in: [growing, mature])")
+
+
+@pytest.mark.parametrize(("test", "word"), [("is: active", "active"),
+                                            ("in: [lapsed, Active]", "Active"),
+                                            ("is_not: active", "active")])
+def test_the_retired_stage_active_is_refused_with_the_stages_it_became(test: str,
+                                                                       word: str) -> None:
+    assert problems(ruleset(f"{{fact: member.lifecycle_stage, {test}}}")) == refused(
+        f"'member.lifecycle_stage' can never be '{word}': the lifecycle stages are new, "
+        "dormant, growing, mature, declining, lapsed, churned" + became(word)
+    )
+
+
+def test_a_reaction_to_the_retired_stage_active_is_refused_on_its_line() -> None:
+    rules = ruleset("{fact: event.attributes.previous, in: [lapsed, churned]}",
+                    "{fact: event.attributes.stage, is: active}", on="lifecycle_changed")
+    assert problems(rules) == refused(
+        "'event.attributes.stage' can never be 'active': the stage of lifecycle_changed events "
+        "is one of new, dormant, growing, mature, declining, lapsed, churned" + became(), line=8)
 
 
 def test_a_misspelt_lifecycle_stage_is_refused_with_the_stage_meant() -> None:
     assert problems(ruleset("{fact: member.lifecycle_stage, is: lapsd}")) == refused(
         "'member.lifecycle_stage' can never be 'lapsd': the lifecycle stages are new, "
-        "dormant, active, "
+        "dormant, growing, mature, "
         "declining, lapsed, churned (did you mean 'lapsed'?)"
     )
 
@@ -315,10 +344,10 @@ def test_the_events_the_service_raises_have_fixed_attributes() -> None:
     good = ruleset("{fact: event.attributes.to, is: GOLD}",
                    "{fact: event.attributes.direction, is: up}", on="tier_changed")
     assert problems(good) == []
-    bad = ruleset("{fact: event.attributes.stage, is: mature}", on="lifecycle_changed")
+    bad = ruleset("{fact: event.attributes.stage, is: steady}", on="lifecycle_changed")
     assert problems(bad) == refused(
-        "'event.attributes.stage' can never be 'mature': the stage of lifecycle_changed events "
-        "is one of new, dormant, active, declining, lapsed, churned"
+        "'event.attributes.stage' can never be 'steady': the stage of lifecycle_changed events "
+        "is one of new, dormant, growing, mature, declining, lapsed, churned"
     )
 
 

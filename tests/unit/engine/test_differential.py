@@ -65,8 +65,9 @@ DATES = sorted({day + timedelta(days=shift) for day in EVENT_DAYS for shift in (
 ZONES = (UTC, timezone(timedelta(hours=8)), timezone(timedelta(hours=-5)))
 SKUS = ("FRIDGE-500L", "FRIDGE-300L", "TV-55", "KETTLE-1", "FR", "冰箱-1", "fridge-300l")
 CATEGORIES = ("appliances", "kitchen", "tv", "food", "Kitchen")
-STAGES = ("new", "active", "declining", "lapsed", "churned")
+STAGES = ("new", "growing", "mature", "declining", "lapsed", "churned")
 TIERS = ("member", "silver", "gold", "platinum")
+SEGMENTS = ("keep", "grow", "maintain", "reduce-cost")
 MONEY_STATS = ("0", "499.99", "500", "1500", "12000", "25000")
 VISITS = (0, 1, 2, 5, 14)
 MISSING = object()
@@ -77,6 +78,7 @@ TEXT_VALUES: dict[str, list[Any]] = {
     "event.channel": ["store", "web", "app", "phone", "Web"],
     "member.tier": [*TIERS, "Gold"],
     "member.lifecycle_stage": [*STAGES, "Lapsed"],
+    "member.value_segment": [*SEGMENTS, "Grow"],
     "member.region": ["east", "west", 7, "上海", "East"],
     "member.gender": ["f", "m", "x", "F"],
     "member.channel": ["app", "store", "web", "APP"],
@@ -84,7 +86,8 @@ TEXT_VALUES: dict[str, list[Any]] = {
     "line.category": [*CATEGORIES, "KITCHEN"],
 }
 #: Text facts whose values the programme declares: a rule may name only those (in any case).
-CHECKED_TEXT = ("member.tier", "member.lifecycle_stage", "event.channel", "member.channel",
+CHECKED_TEXT = ("member.tier", "member.lifecycle_stage", "member.value_segment",
+                "event.channel", "member.channel",
                 "line.sku", "line.category")
 NUMBER_VALUES: dict[str, list[Any]] = {
     "event.total": [0, 0.01, 99.5, 100, 999.99, 1000, 3999],
@@ -94,6 +97,8 @@ NUMBER_VALUES: dict[str, list[Any]] = {
     "member.birthday_month": [1, 2, 6, 12],
     "member.birthday_day": [1, 15, 29, 31],
     "member.tenure_days": [-3, 0, 1, 30, 365, 400],
+    "member.clv": [0, 499.99, 1500, 12000],
+    "member.potential_value": [0, 500, 4500.5],
     "stats.spend_30d": [0, 499.99, 500, 1500],
     "stats.spend_90d": [0, 500, 1500, 12000],
     "stats.spend_365d": [0, 1500, 12000, 25000],
@@ -318,7 +323,9 @@ LINE_PATHS = sorted(p for p in FACT_TYPES if p.startswith("line."))
 #: The facts of the member's history; large sets leave them out, to stay within what one
 #: evaluation may carry (the main comparison tests them all).
 HISTORY_FACTS = (*HISTORY_PATHS, "products.owned", "products.in_warranty")
-WITHOUT_HISTORY = [p for p in TOP_PATHS if p not in HISTORY_FACTS]
+#: The member's value: large sets leave it out too, for the same reason.
+VALUE_FACTS = ("member.clv", "member.potential_value", "member.value_segment")
+WITHOUT_HISTORY = [p for p in TOP_PATHS if p not in (*HISTORY_FACTS, *VALUE_FACTS)]
 _LEAVES = {path: _leaf(path) for path in [*TOP_PATHS, *LINE_PATHS]}
 
 
@@ -640,6 +647,9 @@ def _member(rng: random.Random, day: date) -> Member:
         vip=rng.random() < 0.3,
         lifecycle_stage=rng.choice([*STAGES, "Declining"]),
         tags=_some(rng, ("newsletter", "staff", "vip", "5", "STAFF")),
+        clv=rng.choice([None, *(Decimal(v) for v in ("0", "499.99", "500", "1500", "12000"))]),
+        potential_value=rng.choice([None, *(Decimal(v) for v in ("0", "499", "500", "4500.5"))]),
+        value_segment=rng.choice([None, *SEGMENTS, "GROW"]),
         attributes=_attributes(
             rng,
             {
