@@ -47,6 +47,15 @@ MUTATION_JUDGES = {
 }
 
 
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Stop the rule probe's and the rehearsal's child processes when the run ends, reaped here:
+    a runner that runs the suite in its own process and then waits for its own children (the
+    mutation tests do) must never receive one of ours."""
+    from loyalty.engine.probe import close_all
+
+    close_all()
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests marked `postgres_only` need PostgreSQL's row locks: skipped, with the reason, on
     SQLite (the summary lists every skip and why). Under mutation testing a compiler mutant is

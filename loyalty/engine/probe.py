@@ -17,6 +17,7 @@ import selectors
 import subprocess
 import sys
 import threading
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,17 @@ _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 
 class ProbeFailed(RuntimeError):
     """The probe child died, or did not answer in time."""
+
+
+#: Every child worker of this process, so that all their children can be stopped at once.
+_WORKERS: weakref.WeakSet[ChildWorker] = weakref.WeakSet()
+
+
+def close_all() -> None:
+    """Stop every worker's child and wait for it: a process that goes on to wait for children
+    of its own (a test runner forking one process per run) meets none of ours."""
+    for worker in list(_WORKERS):
+        worker.close()
 
 
 class ChildWorker:
@@ -54,6 +66,7 @@ class ChildWorker:
         self._used = 0
         self._buffer = b""
         self.started = 0
+        _WORKERS.add(self)
 
     def ask(self, request: dict[str, Any], *, attempts: int = 2,
             progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
@@ -105,6 +118,8 @@ class ChildWorker:
 
     def close(self) -> None:
         with self._lock:
+            if self._idle_timer is not None:
+                self._idle_timer.cancel()
             self._stop()
 
     def _ask(self, request: bytes,

@@ -3,11 +3,12 @@ signal, and a child stopped when idle."""
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
 
-from loyalty.engine.probe import ChildWorker, ProbeFailed
+from loyalty.engine.probe import ChildWorker, ProbeFailed, close_all
 
 ECHO = ("import json, sys\n"
         "for line in sys.stdin:\n"
@@ -47,3 +48,17 @@ def test_an_idle_child_is_stopped_and_a_new_one_started_when_needed() -> None:
         assert worker.started == 2
     finally:
         worker.close()
+
+
+def test_closing_all_workers_stops_and_reaps_every_child() -> None:
+    workers = [ChildWorker(ECHO, idle_seconds=60), ChildWorker(ECHO)]
+    for n, worker in enumerate(workers):
+        worker.ask({"n": n})
+    pids = [worker.child_pid for worker in workers]
+    assert None not in pids
+    close_all()
+    assert [worker.child_pid for worker in workers] == [None, None]
+    for pid in pids:
+        assert pid is not None
+        with pytest.raises(ChildProcessError):  # already waited for: nothing left to reap
+            os.waitpid(pid, os.WNOHANG)
