@@ -179,9 +179,9 @@ def counts() -> tuple[int, int, int]:
     return int(row[0]), int(row[1]), int(row[2])
 
 
-def baseline(batch_size: int) -> float:
+def baseline(batch_size: int, url: str = URL) -> float:
     """Walk every member in the sweep's batches, locking them, doing nothing else."""
-    ctx = build_context(Settings.from_env(database_url=URL))
+    ctx = build_context(Settings.from_env(database_url=url))
     began = time.perf_counter()
     cursor: str | None = None
     while True:

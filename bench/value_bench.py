@@ -35,13 +35,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from sweep_bench import AS_OF, GENERATE  # noqa: E402
+from sweep_bench import AS_OF, GENERATE, baseline  # noqa: E402
 
 from loyalty.app import build_context  # noqa: E402
 from loyalty.config import Settings  # noqa: E402
 from loyalty.services.context import ServiceContext  # noqa: E402
-from loyalty.services.sweep import Shard, run_sweep  # noqa: E402
-from loyalty.services.sweep.runner import _next_batch  # noqa: E402
+from loyalty.services.sweep import run_sweep  # noqa: E402
 from loyalty.services.sweep.value import ValuePhase  # noqa: E402
 from loyalty.services.value import valuation_for  # noqa: E402
 from loyalty.store import tables as t  # noqa: E402
@@ -90,22 +89,6 @@ def context(url: str) -> ServiceContext:
     return build_context(Settings.from_env(database_url=url, rules_dir=str(ROOT / "rules")))
 
 
-def baseline(url: str, batch_size: int) -> float:
-    """Walk every member in the sweep's batches, locking them, doing nothing else."""
-    ctx = context(url)
-    began = time.perf_counter()
-    cursor: str | None = None
-    while True:
-        with ctx.uow() as uow:
-            batch = _next_batch(uow, Shard(), cursor, batch_size)
-            uow.commit()
-        if batch is None:
-            break
-        cursor = batch.hi
-    ctx.engine.dispose()
-    return time.perf_counter() - began
-
-
 def value_sweep(url: str, as_of: Any, batch_size: int) -> tuple[float, dict[str, Any]]:
     ctx = context(url)
     began = time.perf_counter()
@@ -152,7 +135,7 @@ def main() -> None:
             t.transactions)).scalar_one())
     ctx.engine.dispose()
     print(f"members {args.members:,}, transactions {transactions:,}")
-    walk = baseline(url, args.batch_size)
+    walk = baseline(args.batch_size, url)
     print(f"baseline (walk and lock every member in batches of {args.batch_size}): {walk:.1f} s")
     fitted, model = fit_only(url, AS_OF - timedelta(days=7))
     print(f"the fit alone (sample {model['sample']:,} members): {fitted:.1f} s; thresholds "

@@ -130,9 +130,9 @@ def test_a_purchase_brings_a_lapsed_member_back_and_the_rules_react_on_the_recei
     assert "welcome-back" in sent
 
 
-def test_the_receipt_counts_the_points_of_the_rules_reacting_to_a_member_coming_back(
-    ctx: ServiceContext,
-) -> None:
+def with_welcome_back_gift(ctx: ServiceContext) -> dict[str, str]:
+    """The bundled rules with 300 points on welcome-back, in force; M-GONE, a member of 800
+    days who last bought 200 days ago, swept as of T0 (lapsed). Returns the rule files."""
     files = read_rule_dir(RULES_DIR)
     files["winback.yaml"] = files["winback.yaml"].replace(
         '      - notify: {notification: welcome-back, message: "Welcome back! We missed you."}',
@@ -144,6 +144,13 @@ def test_the_receipt_counts_the_points_of_the_rules_reacting_to_a_member_coming_
     join(ctx, "M-GONE", T0 - timedelta(days=800))
     purchase(ctx, "S-OLD", [MUG], member_id="M-GONE", at=T0 - timedelta(days=200))
     sweep(ctx, T0)
+    return files
+
+
+def test_the_receipt_counts_the_points_of_the_rules_reacting_to_a_member_coming_back(
+    ctx: ServiceContext,
+) -> None:
+    with_welcome_back_gift(ctx)
     with ctx.uow(read_only=True) as uow:
         before = uow.connection.execute(select(
             t.members.c.points_pending + t.members.c.points_available).where(

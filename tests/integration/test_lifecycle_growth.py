@@ -14,7 +14,13 @@ from loyalty.services.rules import activate
 from loyalty.store import tables as t
 from tests.conftest import RULES_DIR
 from tests.integration.helpers import T0, purchase
-from tests.integration.test_lifecycle import join, moves, stage, sweep
+from tests.integration.test_lifecycle import (
+    join,
+    moves,
+    stage,
+    sweep,
+    with_welcome_back_gift,
+)
 
 MUG = ("MUG", "homeware", 1, "100.00")
 SOFA = ("SOFA", "furniture", 1, "1000.00")
@@ -127,17 +133,7 @@ def test_replaying_the_history_decides_a_coming_back_as_the_till_did(
 ) -> None:
     """The backtest replays the till's purchase through the same decision: the member comes
     back growing, the welcome-back rule reacts, and nothing differs from what was recorded."""
-    files = read_rule_dir(RULES_DIR)
-    files["winback.yaml"] = files["winback.yaml"].replace(
-        '      - notify: {notification: welcome-back, message: "Welcome back! We missed you."}',
-        '      - notify: {notification: welcome-back, message: "Welcome back! We missed you."}\n'
-        "      - award_points: {points: 300}")
-    activate(ctx, files, activated_by="test", reason="a welcome-back gift of points")
-    ctx.rules.invalidate()
-    ctx.clock = lambda: T0
-    join(ctx, "M-GONE", T0 - timedelta(days=800))
-    purchase(ctx, "S-OLD", [MUG], member_id="M-GONE", at=T0 - timedelta(days=200))
-    sweep(ctx, T0)
+    files = with_welcome_back_gift(ctx)
     purchase(ctx, "S-BACK", [MUG], member_id="M-GONE", at=T0 + timedelta(days=1))
     sweep(ctx, T0 + timedelta(days=2))
     assert awarded(ctx, "M-GONE", "welcome-back") == 300
